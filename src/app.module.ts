@@ -1,0 +1,37 @@
+import { Module, ValidationPipe } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
+import { LatencyInterceptor } from './common/interceptors/latency.interceptor';
+import { validationExceptionFactory } from './common/validation/validation-exception.factory';
+import { AppConfig, allConfigNamespaces, appConfig } from './config/configuration';
+import { HealthModule } from './health/health.module';
+import { loggerOptions } from './logging/logger.options';
+import { MetricsModule } from './metrics/metrics.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: allConfigNamespaces }),
+    LoggerModule.forRootAsync({
+      inject: [appConfig.KEY],
+      useFactory: (app: AppConfig) => loggerOptions(app),
+    }),
+    MetricsModule,
+    HealthModule,
+  ],
+  providers: [
+    {
+      provide: APP_PIPE,
+      useValue: new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        transform: true,
+        exceptionFactory: validationExceptionFactory,
+      }),
+    },
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    { provide: APP_INTERCEPTOR, useClass: LatencyInterceptor },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,55 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { formatResponseTime } from './common/interceptors/latency.interceptor';
+import { parseEnvironment } from './config/environment';
+import { ROUTE_TEMPLATE } from './logging/logger.options';
+
+/** A caller's request id is echoed only when it is short and plain, so it cannot forge log lines. */
+const SAFE_REQUEST_ID = /^[\w.:@/-]{1,128}$/;
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Builds the application with all of its HTTP plumbing, without listening. `main.ts` and the e2e tests
+ * both start from here, so the tests exercise what production runs.
+ */
+export async function createApp(): Promise<NestFastifyApplication> {
+  const settings = parseEnvironment(process.env).app;
+  const adapter = new FastifyAdapter({
+    bodyLimit: settings.bodyLimitBytes,
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    logger: false,
+    // Idle keep-alive sockets must not hold the process open at shutdown; busy ones are drained.
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw as IncomingMessage & { id?: string; [ROUTE_TEMPLATE]?: string };
+    raw.id = request.id;
+    raw[ROUTE_TEMPLATE] = request.routeOptions.url;
+    reply.header('x-request-id', request.id);
+    // Streams write their headers straight to the socket; these reach them too.
+    reply.raw.setHeader('x-request-id', request.id);
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    void reply.header('x-response-time', formatResponseTime(reply.elapsedTime));
+    done(null, payload);
+  });
+  return app;
+}

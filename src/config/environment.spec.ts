@@ -1,0 +1,96 @@
+import { ConfigValidationError, parseEnvironment } from './environment';
+
+describe(parseEnvironment.name, () => {
+  it('gives the contract defaults for an empty environment', () => {
+    const config = parseEnvironment({});
+    expect(config.app).toMatchObject({ port: 3000, host: '0.0.0.0', bodyLimitBytes: 1_048_576, logLevel: 'info' });
+    expect(config.ollama).toMatchObject({
+      url: 'http://127.0.0.1:11434',
+      model: 'llama3.1:latest',
+      keepAlive: { apiValue: '20m', ms: 1_200_000 },
+      timeoutMs: 35_000,
+      maxRetries: 2,
+      autoStart: true,
+      autoPull: true,
+      bin: 'ollama',
+      startupTimeoutMs: 30_000,
+      loadTimeoutMs: 300_000,
+      stopTimeoutMs: 10_000,
+    });
+    expect(config.ollama.pidFile).toMatch(/ollama-manager-11434\.pid$/);
+    expect(config.llm).toEqual({
+      warmupBlocking: false,
+      keepWarm: true,
+      maxConcurrency: 4,
+      maxQueue: 64,
+      queueTimeoutMs: 30_000,
+      circuitFailureThreshold: 5,
+      circuitResetTimeoutMs: 10_000,
+    });
+    expect(config.security).toEqual({ apiKeys: [], rateLimitPerMinute: 0 });
+    expect(config.app.shutdownDrainDelayMs).toBe(0);
+    expect(config.app.shutdownGracePeriodMs).toBe(25_000);
+  });
+
+  it('reads unitless durations as seconds and accepts units', () => {
+    const config = parseEnvironment({ OLLAMA_TIMEOUT: '0.5', OLLAMA_LOAD_TIMEOUT: '2m', LLM_QUEUE_TIMEOUT: '250ms' });
+    expect(config.ollama.timeoutMs).toBe(500);
+    expect(config.ollama.loadTimeoutMs).toBe(120_000);
+    expect(config.llm.queueTimeoutMs).toBe(250);
+  });
+
+  it('sends a unitless keep-alive to Ollama as a number, since its API rejects unitless strings', () => {
+    expect(parseEnvironment({ OLLAMA_KEEP_ALIVE: '300' }).ollama.keepAlive).toEqual({ apiValue: 300, ms: 300_000 });
+    expect(parseEnvironment({ OLLAMA_KEEP_ALIVE: '-1' }).ollama.keepAlive).toEqual({ apiValue: -1, ms: Infinity });
+    expect(parseEnvironment({ OLLAMA_KEEP_ALIVE: '1h30m' }).ollama.keepAlive).toEqual({
+      apiValue: '1h30m',
+      ms: 5_400_000,
+    });
+  });
+
+  it('names the pid file after the Ollama port and splits API keys', () => {
+    const config = parseEnvironment({ OLLAMA_URL: 'http://localhost:12345/', API_KEYS: ' a, b ,,c ' });
+    expect(config.ollama.url).toBe('http://localhost:12345');
+    expect(config.ollama.pidFile).toMatch(/ollama-manager-12345\.pid$/);
+    expect(config.security.apiKeys).toEqual(['a', 'b', 'c']);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(parseEnvironment({ PORT: '', OLLAMA_AUTO_START: ' ' }).app.port).toBe(3000);
+  });
+
+  it('accepts the usual spellings of booleans', () => {
+    expect(parseEnvironment({ OLLAMA_AUTO_START: 'no', LLM_KEEP_WARM: '0' }).ollama.autoStart).toBe(false);
+    expect(parseEnvironment({ LLM_WARMUP_BLOCKING: 'TRUE' }).llm.warmupBlocking).toBe(true);
+  });
+
+  it('lists every bad variable in one error, with what is allowed', () => {
+    let error: unknown;
+    try {
+      parseEnvironment({
+        OLLAMA_TIMEOUT: 'abc',
+        PORT: '-1',
+        OLLAMA_URL: 'ftp://x',
+        LOG_LEVEL: 'loud',
+        OLLAMA_KEEP_ALIVE: '5 minutes',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const { problems, message } = error as ConfigValidationError;
+    expect(problems).toHaveLength(5);
+    expect(message).toContain('Invalid configuration (5 variables)');
+    expect(message).toContain('PORT="-1": must be a whole number from 0 to 65535');
+    expect(message).toContain('OLLAMA_TIMEOUT="abc": must be a duration');
+    expect(message).toContain('OLLAMA_URL="ftp://x": must be an http(s) URL');
+    expect(message).toContain('LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent');
+    expect(message).toContain('OLLAMA_KEEP_ALIVE="5 minutes": must be a Go duration');
+  });
+
+  it('refuses zero where zero makes no sense, and allows it for delays', () => {
+    expect(() => parseEnvironment({ OLLAMA_TIMEOUT: '0' })).toThrow(ConfigValidationError);
+    expect(() => parseEnvironment({ LLM_MAX_CONCURRENCY: '0' })).toThrow(ConfigValidationError);
+    expect(parseEnvironment({ SHUTDOWN_DRAIN_DELAY: '0' }).app.shutdownDrainDelayMs).toBe(0);
+  });
+});

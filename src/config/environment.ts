@@ -1,0 +1,336 @@
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsOptional,
+  Matches,
+  ValidateBy,
+  ValidationError,
+  ValidationOptions,
+  validateSync,
+} from 'class-validator';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeepAlive, parseKeepAlive, parseSecondsOrDurationMs } from './duration';
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+function IsIntegerText(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIntegerText',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && /^[+-]?\d+$/.test(value.trim()) && Number(value) >= min && Number(value) <= max,
+        defaultMessage: () => `must be a whole number from ${min} to ${max}`,
+      },
+    },
+    options,
+  );
+}
+
+function IsBooleanText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isBooleanText',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && [...TRUE_WORDS, ...FALSE_WORDS].includes(value.trim().toLowerCase()),
+        defaultMessage: () => 'must be true or false',
+      },
+    },
+    options,
+  );
+}
+
+function IsSecondsDuration(minSeconds: number, options?: ValidationOptions): PropertyDecorator {
+  const floor = minSeconds === 0 ? 'zero or more' : 'more than zero';
+  return ValidateBy(
+    {
+      name: 'isSecondsDuration',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') {
+            return false;
+          }
+          const ms = parseSecondsOrDurationMs(value);
+          return ms !== undefined && Number.isFinite(ms) && (minSeconds === 0 ? ms >= 0 : ms > 0);
+        },
+        defaultMessage: () =>
+          `must be a duration, ${floor}: seconds as a number (e.g. 35 or 0.5) or with a unit (e.g. 500ms, 35s, 5m)`,
+      },
+    },
+    options,
+  );
+}
+
+function IsKeepAlive(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isKeepAlive',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && parseKeepAlive(value) !== undefined,
+        defaultMessage: () =>
+          'must be a Go duration (e.g. 20m, 1h30m, -1m for forever) or whole seconds (e.g. 1200, -1 for forever)',
+      },
+    },
+    options,
+  );
+}
+
+function IsHttpUrl(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isHttpUrl',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') {
+            return false;
+          }
+          try {
+            const url = new URL(value.trim());
+            return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () => 'must be an http(s) URL such as http://127.0.0.1:11434',
+      },
+    },
+    options,
+  );
+}
+
+/** The service's environment, exactly as CONTRACT §1 names it. Every value arrives as text. */
+export class EnvironmentVariables {
+  @IsOptional() @IsIntegerText(0, 65535) PORT?: string;
+  @IsOptional() @Matches(/^\S+$/, { message: 'must be a host name or address without spaces' }) HOST?: string;
+
+  @IsOptional() @IsHttpUrl() OLLAMA_URL?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][\w.\-/]*(?::[\w.-]+)?$/, {
+    message: 'must be an Ollama model name such as llama3.1:latest',
+  })
+  OLLAMA_MODEL?: string;
+  @IsOptional() @IsKeepAlive() OLLAMA_KEEP_ALIVE?: string;
+  @IsOptional() @IsSecondsDuration(1e-3) OLLAMA_TIMEOUT?: string;
+  @IsOptional() @IsIntegerText(0, 10) OLLAMA_MAX_RETRIES?: string;
+  @IsOptional() @IsBooleanText() OLLAMA_AUTO_START?: string;
+  @IsOptional() @IsBooleanText() OLLAMA_AUTO_PULL?: string;
+  @IsOptional() @Matches(/\S/, { message: 'must name the Ollama executable' }) OLLAMA_BIN?: string;
+  @IsOptional() @IsSecondsDuration(1e-3) OLLAMA_STARTUP_TIMEOUT?: string;
+  @IsOptional() @IsSecondsDuration(1e-3) OLLAMA_LOAD_TIMEOUT?: string;
+  @IsOptional() @IsSecondsDuration(0) OLLAMA_STOP_TIMEOUT?: string;
+  @IsOptional() @Matches(/\S/, { message: 'must be a file path' }) OLLAMA_PID_FILE?: string;
+
+  @IsOptional() @IsBooleanText() LLM_WARMUP_BLOCKING?: string;
+  @IsOptional() @IsBooleanText() LLM_KEEP_WARM?: string;
+  @IsOptional() @IsIntegerText(1, 1024) LLM_MAX_CONCURRENCY?: string;
+  @IsOptional() @IsIntegerText(0, 100_000) LLM_MAX_QUEUE?: string;
+  @IsOptional() @IsSecondsDuration(1e-3) LLM_QUEUE_TIMEOUT?: string;
+  @IsOptional() @IsIntegerText(1, 1000) CIRCUIT_FAILURE_THRESHOLD?: string;
+  @IsOptional() @IsSecondsDuration(1e-3) CIRCUIT_RESET_TIMEOUT?: string;
+
+  @IsOptional() @IsSecondsDuration(0) SHUTDOWN_DRAIN_DELAY?: string;
+  @IsOptional() @IsSecondsDuration(0) SHUTDOWN_GRACE_PERIOD?: string;
+
+  @IsOptional()
+  @Matches(/^\s*[^\s,]*(\s*,\s*[^\s,]*)*\s*$/, {
+    message: 'must be keys separated by commas, without spaces inside keys',
+  })
+  API_KEYS?: string;
+  @IsOptional() @IsIntegerText(0, 1_000_000) RATE_LIMIT_PER_MINUTE?: string;
+  @IsOptional() @IsIntegerText(1024, 1_073_741_824) BODY_LIMIT_BYTES?: string;
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL?: string;
+  @IsOptional() @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` }) LOG_FORMAT?: string;
+}
+
+export interface AppSettings {
+  port: number;
+  host: string;
+  bodyLimitBytes: number;
+  shutdownDrainDelayMs: number;
+  shutdownGracePeriodMs: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+export interface OllamaSettings {
+  /** Base URL without a trailing slash. */
+  url: string;
+  model: string;
+  keepAlive: KeepAlive;
+  timeoutMs: number;
+  maxRetries: number;
+  autoStart: boolean;
+  autoPull: boolean;
+  bin: string;
+  startupTimeoutMs: number;
+  loadTimeoutMs: number;
+  stopTimeoutMs: number;
+  pidFile: string;
+}
+
+export interface LlmSettings {
+  warmupBlocking: boolean;
+  keepWarm: boolean;
+  maxConcurrency: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  circuitFailureThreshold: number;
+  circuitResetTimeoutMs: number;
+}
+
+export interface SecuritySettings {
+  apiKeys: string[];
+  rateLimitPerMinute: number;
+}
+
+export interface Configuration {
+  app: AppSettings;
+  ollama: OllamaSettings;
+  llm: LlmSettings;
+  security: SecuritySettings;
+}
+
+/** Thrown when the environment holds invalid values; its message lists every one of them. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid configuration (${problems.length} ${problems.length === 1 ? 'variable' : 'variables'}):\n` +
+        problems.map((problem) => `  - ${problem}`).join('\n'),
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function describe(errors: ValidationError[], env: Env): string[] {
+  return errors
+    .map((error) => {
+      const messages = Object.values(error.constraints ?? {}).join('; ');
+      return `${error.property}=${JSON.stringify(env[error.property])}: ${messages}`;
+    })
+    .sort();
+}
+
+/**
+ * Validates the environment once and turns it into typed settings. Empty values count as unset,
+ * so `PORT=` in an env file means the default.
+ * @throws ConfigValidationError listing every bad variable and what is allowed.
+ */
+export function parseEnvironment(env: Env): Configuration {
+  const present: Env = {};
+  for (const key of Object.keys(new EnvironmentVariablesKeys())) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') {
+      present[key] = value;
+    }
+  }
+  const vars = plainToInstance(EnvironmentVariables, present);
+  const errors = validateSync(vars, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    throw new ConfigValidationError(describe(errors, env));
+  }
+  return toConfiguration(vars);
+}
+
+/** The names of the variables, to pick them out of a large process environment. */
+class EnvironmentVariablesKeys implements Required<Record<keyof EnvironmentVariables, undefined>> {
+  PORT = undefined;
+  HOST = undefined;
+  OLLAMA_URL = undefined;
+  OLLAMA_MODEL = undefined;
+  OLLAMA_KEEP_ALIVE = undefined;
+  OLLAMA_TIMEOUT = undefined;
+  OLLAMA_MAX_RETRIES = undefined;
+  OLLAMA_AUTO_START = undefined;
+  OLLAMA_AUTO_PULL = undefined;
+  OLLAMA_BIN = undefined;
+  OLLAMA_STARTUP_TIMEOUT = undefined;
+  OLLAMA_LOAD_TIMEOUT = undefined;
+  OLLAMA_STOP_TIMEOUT = undefined;
+  OLLAMA_PID_FILE = undefined;
+  LLM_WARMUP_BLOCKING = undefined;
+  LLM_KEEP_WARM = undefined;
+  LLM_MAX_CONCURRENCY = undefined;
+  LLM_MAX_QUEUE = undefined;
+  LLM_QUEUE_TIMEOUT = undefined;
+  CIRCUIT_FAILURE_THRESHOLD = undefined;
+  CIRCUIT_RESET_TIMEOUT = undefined;
+  SHUTDOWN_DRAIN_DELAY = undefined;
+  SHUTDOWN_GRACE_PERIOD = undefined;
+  API_KEYS = undefined;
+  RATE_LIMIT_PER_MINUTE = undefined;
+  BODY_LIMIT_BYTES = undefined;
+  LOG_LEVEL = undefined;
+  LOG_FORMAT = undefined;
+}
+
+function int(value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : Number(value.trim());
+}
+
+function bool(value: string | undefined, fallback: boolean): boolean {
+  return value === undefined ? fallback : TRUE_WORDS.includes(value.trim().toLowerCase());
+}
+
+function ms(value: string | undefined, fallbackSeconds: number): number {
+  return value === undefined ? fallbackSeconds * 1000 : (parseSecondsOrDurationMs(value) as number);
+}
+
+function toConfiguration(vars: EnvironmentVariables): Configuration {
+  const url = (vars.OLLAMA_URL?.trim() ?? 'http://127.0.0.1:11434').replace(/\/+$/, '');
+  const parsedUrl = new URL(url);
+  const ollamaPort = parsedUrl.port || (parsedUrl.protocol === 'https:' ? '443' : '80');
+  return {
+    app: {
+      port: int(vars.PORT, 3000),
+      host: vars.HOST?.trim() ?? '0.0.0.0',
+      bodyLimitBytes: int(vars.BODY_LIMIT_BYTES, 1_048_576),
+      shutdownDrainDelayMs: ms(vars.SHUTDOWN_DRAIN_DELAY, 0),
+      shutdownGracePeriodMs: ms(vars.SHUTDOWN_GRACE_PERIOD, 25),
+      logLevel: (vars.LOG_LEVEL ?? 'info') as LogLevel,
+      logFormat: (vars.LOG_FORMAT ?? 'json') as LogFormat,
+    },
+    ollama: {
+      url,
+      model: vars.OLLAMA_MODEL?.trim() ?? 'llama3.1:latest',
+      keepAlive: parseKeepAlive(vars.OLLAMA_KEEP_ALIVE ?? '20m') as KeepAlive,
+      timeoutMs: ms(vars.OLLAMA_TIMEOUT, 35),
+      maxRetries: int(vars.OLLAMA_MAX_RETRIES, 2),
+      autoStart: bool(vars.OLLAMA_AUTO_START, true),
+      autoPull: bool(vars.OLLAMA_AUTO_PULL, true),
+      bin: vars.OLLAMA_BIN?.trim() ?? 'ollama',
+      startupTimeoutMs: ms(vars.OLLAMA_STARTUP_TIMEOUT, 30),
+      loadTimeoutMs: ms(vars.OLLAMA_LOAD_TIMEOUT, 300),
+      stopTimeoutMs: ms(vars.OLLAMA_STOP_TIMEOUT, 10),
+      pidFile: vars.OLLAMA_PID_FILE?.trim() ?? join(tmpdir(), `ollama-manager-${ollamaPort}.pid`),
+    },
+    llm: {
+      warmupBlocking: bool(vars.LLM_WARMUP_BLOCKING, false),
+      keepWarm: bool(vars.LLM_KEEP_WARM, true),
+      maxConcurrency: int(vars.LLM_MAX_CONCURRENCY, 4),
+      maxQueue: int(vars.LLM_MAX_QUEUE, 64),
+      queueTimeoutMs: ms(vars.LLM_QUEUE_TIMEOUT, 30),
+      circuitFailureThreshold: int(vars.CIRCUIT_FAILURE_THRESHOLD, 5),
+      circuitResetTimeoutMs: ms(vars.CIRCUIT_RESET_TIMEOUT, 10),
+    },
+    security: {
+      apiKeys: (vars.API_KEYS ?? '')
+        .split(',')
+        .map((key) => key.trim())
+        .filter((key) => key !== ''),
+      rateLimitPerMinute: int(vars.RATE_LIMIT_PER_MINUTE, 0),
+    },
+  };
+}
