@@ -230,7 +230,7 @@ function describe(errors: ValidationError[], env: Env): string[] {
  */
 export function parseEnvironment(env: Env): Configuration {
   const present: Env = {};
-  for (const key of Object.keys(new EnvironmentVariablesKeys())) {
+  for (const key of ENVIRONMENT_VARIABLE_NAMES) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') {
       present[key] = value;
@@ -244,7 +244,7 @@ export function parseEnvironment(env: Env): Configuration {
   return toConfiguration(vars);
 }
 
-/** The names of the variables, to pick them out of a large process environment. */
+/** The names of the variables; the compiler keeps this list and the class above in step. */
 class EnvironmentVariablesKeys implements Required<Record<keyof EnvironmentVariables, undefined>> {
   PORT = undefined;
   HOST = undefined;
@@ -275,6 +275,9 @@ class EnvironmentVariablesKeys implements Required<Record<keyof EnvironmentVaria
   LOG_LEVEL = undefined;
   LOG_FORMAT = undefined;
 }
+
+/** Every variable the service reads, in contract order. */
+export const ENVIRONMENT_VARIABLE_NAMES: readonly string[] = Object.keys(new EnvironmentVariablesKeys());
 
 function int(value: string | undefined, fallback: number): number {
   return value === undefined ? fallback : Number(value.trim());
