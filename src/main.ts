@@ -1,7 +1,29 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { AppConfig, OllamaConfig } from './config/configuration';
 import { ConfigValidationError, parseEnvironment } from './config/environment';
+
+/** Slack on top of the configured phases for closing the listener and flushing logs. */
+const SHUTDOWN_SLACK_MS = 10_000;
+
+/**
+ * A graceful shutdown must never hang: after the drain, the grace period and Ollama's stop timeout
+ * (plus slack), the process exits with code 1 whatever is still pending. The supervisor's exit hook
+ * still kills the Ollama process group it owns on the way out.
+ */
+function armShutdownDeadline(app: AppConfig, ollama: OllamaConfig): void {
+  const deadlineMs =
+    Math.max(app.shutdownDrainDelayMs, app.shutdownGracePeriodMs) + ollama.stopTimeoutMs + SHUTDOWN_SLACK_MS;
+  const arm = (signal: NodeJS.Signals): void => {
+    setTimeout(() => {
+      process.stderr.write(`shutdown after ${signal} did not finish within ${deadlineMs} ms; exiting\n`);
+      process.exit(1);
+    }, deadlineMs).unref();
+  };
+  process.once('SIGTERM', arm);
+  process.once('SIGINT', arm);
+}
 
 /** Reads `ENV_FILE` (default `.env` in the working directory) when present; real env vars win. */
 function loadEnvFile(): void {
@@ -26,11 +48,12 @@ async function main(): Promise<void> {
   }
   // Imported only after validation, so a bad environment stops the process before any module loads.
   const { createApp } = await import('./bootstrap');
-  const { appConfig } = await import('./config/configuration');
+  const { appConfig, ollamaConfig } = await import('./config/configuration');
   const app = await createApp();
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  const { port, host } = app.get<{ port: number; host: string }>(appConfig.KEY);
-  await app.listen(port, host);
+  const settings = app.get<AppConfig>(appConfig.KEY);
+  armShutdownDeadline(settings, app.get<OllamaConfig>(ollamaConfig.KEY));
+  await app.listen(settings.port, settings.host);
   const { Logger } = await import('@nestjs/common');
   new Logger('Bootstrap').log(`local-llm-gateway listening on ${await app.getUrl()}`);
 }
