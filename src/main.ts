@@ -36,6 +36,14 @@ function loadEnvFile(): void {
 }
 
 async function main(): Promise<void> {
+  // A signal that arrives while modules load (before Nest listens for it) must still end in a clean
+  // shutdown with exit code 0, not in the default action of dying by the signal.
+  let earlySignal: NodeJS.Signals | undefined;
+  const rememberSignal = (signal: NodeJS.Signals): void => {
+    earlySignal ??= signal;
+  };
+  process.on('SIGTERM', rememberSignal);
+  process.on('SIGINT', rememberSignal);
   try {
     loadEnvFile();
     parseEnvironment(process.env);
@@ -53,6 +61,12 @@ async function main(): Promise<void> {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   const settings = app.get<AppConfig>(appConfig.KEY);
   armShutdownDeadline(settings, app.get<OllamaConfig>(ollamaConfig.KEY));
+  process.off('SIGTERM', rememberSignal);
+  process.off('SIGINT', rememberSignal);
+  if (earlySignal) {
+    process.emit(earlySignal, earlySignal);
+    return;
+  }
   await app.listen(settings.port, settings.host);
   const { Logger } = await import('@nestjs/common');
   new Logger('Bootstrap').log(`local-llm-gateway listening on ${await app.getUrl()}`);
