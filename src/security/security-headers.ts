@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+
+/** The Swagger UI page and its assets: a browser page that needs its scripts and styles. */
+const DOCS_UI_PATH = /^\/docs(?:\/|$)/;
+
+/** Headers for every answer: a JSON API is never sniffed, framed, cached by origin-less readers or referred from. */
+const ALWAYS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** Headers for everything but the Swagger UI: nothing in a JSON answer may load or run, and nothing is cached. */
+const API_ONLY: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cache-control': 'no-store',
+};
+
+/**
+ * Adds the security headers to every response. They are set on the raw response at `onRequest`, so they
+ * also reach streamed answers (which write their head straight to the socket) and errors raised before
+ * routing; a handler that sets one of them itself (the Swagger assets' `Cache-Control`, the event
+ * stream's) still wins. CORS is deliberately not enabled.
+ */
+export function registerSecurityHeaders(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const path = request.url.split('?', 1)[0];
+    const headers = DOCS_UI_PATH.test(path) ? ALWAYS : { ...ALWAYS, ...API_ONLY };
+    for (const [name, value] of Object.entries(headers)) {
+      reply.raw.setHeader(name, value);
+    }
+    done();
+  });
+}
