@@ -1,0 +1,74 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
+import { parseChatCompletionRequest } from './chat-completion-request';
+import { ChatCompletionsService } from './chat-completions.service';
+import { EVENT_STREAM_HEADERS, abortOnClientDisconnect, toEventStream } from './event-stream';
+import { OpenAiExceptionFilter } from './openai-exception.filter';
+import {
+  ApiOpenAiErrors,
+  CHAT_COMPLETION_REQUEST_SCHEMA,
+  CHAT_COMPLETION_SCHEMA,
+  STREAM_EXAMPLE,
+} from './openai.openapi';
+import type { ChatCompletion } from './openai.types';
+
+const DESCRIPTION = [
+  "OpenAI's chat completions API, served by the local model: point any OpenAI client at `<this service>/v1`.",
+  'With `"stream": true` the answer is `text/event-stream` of `chat.completion.chunk` objects ending in',
+  '`data: [DONE]`; a failure after the stream started ends it with `data: {"error": {...}}`.',
+  'Errors use OpenAI\'s shape `{"error": {message, type, param, code}}`.',
+].join('\n');
+
+@ApiTags('openai')
+@ApiBearerAuth(BEARER_AUTH)
+@ApiSecurity(API_KEY_AUTH)
+@UseFilters(OpenAiExceptionFilter)
+@Controller('v1/chat')
+export class ChatCompletionsController {
+  constructor(private readonly completions: ChatCompletionsService) {}
+
+  /**
+   * The body is taken as plain JSON and checked by `parseChatCompletionRequest` (typed `unknown`, so
+   * the global ValidationPipe leaves it alone): OpenAI's request is full of unions, and its clients
+   * expect OpenAI's error shape with `param`. A stream is returned as a `Readable` that Fastify writes
+   * as it comes, so guards, the exception filter and the latency interceptor apply to both forms.
+   */
+  @Post('completions')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Create a chat completion (OpenAI-compatible)', description: DESCRIPTION })
+  @ApiBody({ schema: CHAT_COMPLETION_REQUEST_SCHEMA })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({
+    description: 'A `chat.completion`, or with `"stream": true` an event stream of `chat.completion.chunk`s.',
+    content: {
+      'application/json': { schema: CHAT_COMPLETION_SCHEMA },
+      'text/event-stream': { schema: { type: 'string' }, example: STREAM_EXAMPLE },
+    },
+  })
+  @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
+  async create(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ChatCompletion | Readable> {
+    const parsed = parseChatCompletionRequest(body);
+    const context = { signal: abortOnClientDisconnect(reply), requestId: String(request.id) };
+    if (!parsed.stream) {
+      return this.completions.complete(parsed, context);
+    }
+    const events = await this.completions.stream(parsed, context);
+    void reply.headers(EVENT_STREAM_HEADERS);
+    return toEventStream(events);
+  }
+}

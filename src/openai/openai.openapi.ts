@@ -1,0 +1,159 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse, type SchemaObject } from '@nestjs/swagger';
+
+/** OpenAPI descriptions of the OpenAI-compatible routes; the objects themselves are OpenAI's. */
+
+const nullable = (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true });
+
+const TEXT_PART: SchemaObject = {
+  type: 'object',
+  required: ['type', 'text'],
+  properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
+};
+
+const MESSAGE: SchemaObject = {
+  type: 'object',
+  required: ['role'],
+  properties: {
+    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant'] },
+    content: {
+      oneOf: [{ type: 'string' }, { type: 'array', items: TEXT_PART }],
+      description: 'Text, or text parts (joined with line breaks). Other part types are refused.',
+    },
+    name: { type: 'string', description: 'Accepted and ignored.' },
+  },
+};
+
+export const CHAT_COMPLETION_REQUEST_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['model', 'messages'],
+  description:
+    "OpenAI's chat completion request. Other OpenAI fields (user, presence_penalty, frequency_penalty, " +
+    'logit_bias, metadata, store, service_tier, tool_choice, ...) are accepted and ignored; fields OpenAI ' +
+    'does not know are refused.',
+  properties: {
+    model: { type: 'string', example: 'llama3.1:latest', description: 'OLLAMA_MODEL, with or without `:latest`.' },
+    messages: { type: 'array', minItems: 1, items: MESSAGE },
+    temperature: nullable({ type: 'number', minimum: 0, maximum: 2 }),
+    top_p: nullable({ type: 'number', minimum: 0, maximum: 1 }),
+    max_tokens: nullable({ type: 'integer', minimum: 1, description: 'Most tokens to generate.' }),
+    max_completion_tokens: nullable({ type: 'integer', minimum: 1, description: 'Wins over max_tokens.' }),
+    seed: nullable({ type: 'integer' }),
+    stop: nullable({ oneOf: [{ type: 'string' }, { type: 'array', maxItems: 4, items: { type: 'string' } }] }),
+    stream: nullable({ type: 'boolean', default: false }),
+    stream_options: nullable({ type: 'object', properties: { include_usage: { type: 'boolean' } } }),
+    response_format: {
+      type: 'object',
+      required: ['type'],
+      properties: {
+        type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] },
+        json_schema: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string' }, schema: { type: 'object' }, strict: { type: 'boolean' } },
+        },
+      },
+    },
+    n: nullable({ type: 'integer', enum: [1], description: 'Only one choice per request.' }),
+  },
+};
+
+const USAGE: SchemaObject = {
+  type: 'object',
+  properties: {
+    prompt_tokens: { type: 'integer' },
+    completion_tokens: { type: 'integer' },
+    total_tokens: { type: 'integer' },
+  },
+};
+
+export const CHAT_COMPLETION_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', example: 'chatcmpl-5f1c0e6b2a9d4c3e8f7a6b5c4d3e2' },
+    object: { type: 'string', enum: ['chat.completion'] },
+    created: { type: 'integer', description: 'Unix seconds.' },
+    model: { type: 'string', description: 'The model as the request named it.' },
+    system_fingerprint: { type: 'string' },
+    choices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          index: { type: 'integer', enum: [0] },
+          message: {
+            type: 'object',
+            properties: {
+              role: { type: 'string', enum: ['assistant'] },
+              content: { type: 'string' },
+              refusal: { type: 'string', nullable: true },
+            },
+          },
+          finish_reason: { type: 'string', enum: ['stop', 'length'] },
+          logprobs: { type: 'object', nullable: true },
+        },
+      },
+    },
+    usage: USAGE,
+  },
+};
+
+export const STREAM_EXAMPLE =
+  'data: {"id":"chatcmpl-…","object":"chat.completion.chunk","created":1767225600,"model":"llama3.1:latest",' +
+  '"system_fingerprint":"fp_…","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,' +
+  '"finish_reason":null}]}\n\n' +
+  'data: {…"choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]}\n\n' +
+  'data: {…"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n' +
+  'data: [DONE]\n\n';
+
+export const MODEL_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', example: 'llama3.1:latest' },
+    object: { type: 'string', enum: ['model'] },
+    created: { type: 'integer', description: 'Unix seconds of the service start.' },
+    owned_by: { type: 'string', example: 'local-llm-gateway' },
+  },
+};
+
+export const MODEL_LIST_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: { object: { type: 'string', enum: ['list'] }, data: { type: 'array', items: MODEL_SCHEMA } },
+};
+
+const ERROR_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        message: { type: 'string' },
+        type: { type: 'string', enum: ['invalid_request_error', 'requests', 'api_error', 'server_error'] },
+        param: { type: 'string', nullable: true, example: 'messages[0].content' },
+        code: { type: 'string', nullable: true, example: 'model_not_found' },
+      },
+    },
+  },
+};
+
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
+
+const ERRORS: Record<number, { description: string; headers?: typeof RETRY_AFTER }> = {
+  400: { description: 'invalid_request_error; `param` names the field at fault.' },
+  401: { description: 'API keys are configured and the request carries none or a wrong one (invalid_api_key).' },
+  404: { description: 'The model is not the served one (model_not_found).' },
+  429: { description: 'Rate limit reached (rate_limit_exceeded).', headers: RETRY_AFTER },
+  502: { description: 'Ollama answered with an error or an unusable answer (server_error).' },
+  503: {
+    description: 'Not ready, circuit open, overloaded, Ollama unreachable or shutting down (server_error).',
+    headers: RETRY_AFTER,
+  },
+  504: { description: 'Ollama did not answer within OLLAMA_TIMEOUT (server_error).' },
+};
+
+/** Documents the error answers of an OpenAI-compatible route, all in OpenAI's error shape. */
+export function ApiOpenAiErrors(...statuses: number[]): ReturnType<typeof applyDecorators> {
+  return applyDecorators(...statuses.map((status) => ApiResponse({ status, schema: ERROR_SCHEMA, ...ERRORS[status] })));
+}
