@@ -116,6 +116,36 @@ describe(SecurityModule.name, () => {
     });
   });
 
+  describe('body shape', () => {
+    it('refuses a reserved key anywhere in the body with 400 naming it', async () => {
+      app = await appWith({ API_KEYS: 'key-one' });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/chat',
+        headers: { 'x-api-key': 'key-one', 'content-type': 'application/json' },
+        payload: '{"message":"hi","history":[{"role":"user","content":"x","prototype":{"polluted":1}}]}',
+      });
+      expect(response.statusCode).toBe(400);
+      expect(json(response)).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringMatching(/^property history\[0\]\.prototype is not accepted/),
+        requestId: expect.any(String),
+      });
+    });
+
+    it('asks for the key before looking at the body', async () => {
+      app = await appWith({ API_KEYS: 'key-one' });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/chat',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"constructor":"x"}',
+      });
+      expect(response.statusCode).toBe(401);
+    });
+  });
+
   describe('without API keys', () => {
     it('lets every request in and warns once at startup', async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
