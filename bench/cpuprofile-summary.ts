@@ -1,0 +1,43 @@
+/**
+ * Summarises a `.cpuprofile` written by `node --cpu-prof`: the functions with the most self time, and
+ * the same time grouped by origin (a package, Node's internals, the service's own modules, GC).
+ *
+ *   node --require ./test/support/register-ts.js bench/cpuprofile-summary.ts <file.cpuprofile> [--top 30]
+ */
+import { parseArgs } from 'node:util';
+import { summarizeProfile } from './lib/cpuprofile';
+import { formatTable, print } from './lib/results';
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    options: { top: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  const path = positionals[0];
+  if (path === undefined) {
+    throw new Error('usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--json]');
+  }
+  const summary = summarizeProfile(path, Number(values.top));
+  if (values.json) {
+    print(JSON.stringify(summary, null, 2));
+    return;
+  }
+  print(`${path}: ${summary.busyMs} ms busy, ${summary.idleMs} ms idle, of ${summary.totalMs} ms sampled`);
+  print();
+  print(
+    formatTable([
+      ['self time by origin', 'ms', '% of busy'],
+      ...summary.byOrigin.map((r) => [r.name, r.selfMs, r.busyPercent]),
+    ]),
+  );
+  print();
+  print(
+    formatTable([
+      ['self time by function', 'ms', '% of busy'],
+      ...summary.byFunction.map((r) => [r.name, r.selfMs, r.busyPercent]),
+    ]),
+  );
+}
+
+main();

@@ -1,0 +1,43 @@
+/** Where results go, and how tables are printed. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT } from './processes';
+
+/** `bench/results/<kind>-<YYYY-MM-DD>.json` unless `path` is given. Returns the path written. */
+export function writeResultJson(kind: string, data: unknown, path?: string): string {
+  const target = path ?? join(REPO_ROOT, 'bench', 'results', `${kind}-${new Date().toISOString().slice(0, 10)}.json`);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, `${JSON.stringify(data, null, 2)}\n`);
+  return target;
+}
+
+/** A plain-text table: the first row is the header, numbers are right-aligned. */
+export function formatTable(rows: Array<Array<string | number>>): string {
+  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? formatNumber(cell) : cell)));
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length))) ?? [];
+  const line = (row: string[], raw: Array<string | number>): string =>
+    row
+      .map((cell, i) => (typeof raw[i] === 'number' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const [header, ...body] = cells;
+  const separator = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(header ?? [], rows[0] ?? []), separator, ...body.map((row, i) => line(row, rows[i + 1] ?? []))].join(
+    '\n',
+  );
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) {
+    return String(value);
+  }
+  if (Number.isInteger(value)) {
+    return String(value);
+  }
+  return Math.abs(value) >= 100 ? value.toFixed(1) : value.toFixed(2);
+}
+
+/** Writes to stdout; benchmarks are command-line tools whose output is the point. */
+export function print(text = ''): void {
+  process.stdout.write(`${text}\n`);
+}
