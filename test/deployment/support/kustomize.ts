@@ -10,13 +10,21 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+interface ImageOverride {
+  name: string;
+  newName?: string;
+  newTag?: string;
+  digest?: string;
+}
+
 interface Kustomization {
   resources?: string[];
   patches?: { path?: string }[];
+  images?: ImageOverride[];
 }
 
 /** The kustomization fields this renderer implements; any other field fails loudly instead of being ignored. */
-const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
+const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches', 'images']);
 
 type Plain = Record<string, unknown>;
 
@@ -57,6 +65,31 @@ export function strategicMerge(base: unknown, patch: unknown): unknown {
     return merged;
   }
   return patch;
+}
+
+/** `images:` as kustomize applies it: a container image whose name matches gets a new name, tag or digest. */
+function overrideImage(image: string, overrides: ImageOverride[]): string {
+  const [, name, reference = ''] = /^(.+?)((?::[^:/]+)?(?:@.+)?)$/.exec(image) ?? [image, image];
+  const override = overrides.find((candidate) => candidate.name === name);
+  if (!override) {
+    return image;
+  }
+  const tag = override.digest ? `@${override.digest}` : override.newTag ? `:${override.newTag}` : reference;
+  return `${override.newName ?? name}${tag}`;
+}
+
+function withImages(object: KubeObject, overrides: ImageOverride[]): KubeObject {
+  const podSpec = (object.spec as { template?: { spec?: Record<string, Plain[] | undefined> } } | undefined)?.template
+    ?.spec;
+  if (!podSpec || overrides.length === 0) {
+    return object;
+  }
+  for (const field of ['containers', 'initContainers']) {
+    for (const container of podSpec[field] ?? []) {
+      container.image = overrideImage(String(container.image), overrides);
+    }
+  }
+  return object;
 }
 
 function sameObject(a: KubeObject, b: KubeObject): boolean {
@@ -100,7 +133,7 @@ export function renderKustomization(dir: string): KubeObject[] {
       }
     }
   }
-  return objects;
+  return objects.map((object) => withImages(object, kustomization.images ?? []));
 }
 
 /** Objects in a canonical order (lists of named items sorted by name), for comparing two renderings. */
