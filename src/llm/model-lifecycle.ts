@@ -61,6 +61,8 @@ export class ModelLifecycle {
   private resident = false;
   private lastUseAt = 0;
   private cycle?: AbortController;
+  /** True while the loop waits out a backoff, which Ollama coming back should cut short. */
+  private backingOff = false;
   private running?: Promise<void>;
   private unsubscribe?: () => void;
   private readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
@@ -177,7 +179,9 @@ export class ModelLifecycle {
           `${message}; retrying in ${delayMs} ms`,
         );
         this.setState('degraded', message);
+        this.backingOff = true;
         await sleep(delayMs, signal).catch(() => undefined);
+        this.backingOff = false;
       }
     }
   }
@@ -358,7 +362,7 @@ export class ModelLifecycle {
       this.setState('degraded', `Ollama is not answering at ${this.endpoint.baseUrl}`);
       this.cycle?.abort();
     }
-    if (up && this.state === 'degraded') {
+    if (up && this.backingOff) {
       // Ollama is back (perhaps restarted, without our model in memory): start over now, not after the backoff.
       this.cycle?.abort();
     }

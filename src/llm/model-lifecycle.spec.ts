@@ -1,0 +1,439 @@
+import { parseEnvironment } from '../config/environment';
+import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
+import { ModelLifecycle, keepWarmPlan } from './model-lifecycle';
+import {
+  OllamaGenerateRequest,
+  OllamaGenerateResponse,
+  OllamaPsResponse,
+  OllamaPullProgress,
+  OllamaTagsResponse,
+} from './ollama-api.types';
+import { OllamaCallOptions, OllamaClient } from './ollama-client';
+import { OllamaClientError } from './ollama-client.errors';
+
+const MODEL = 'llama3.1:latest';
+const URL = 'http://127.0.0.1:11434';
+
+class FakeEndpoint extends OllamaEndpoint {
+  readonly baseUrl = URL;
+  private up: boolean;
+  private readonly listeners = new Set<(up: boolean) => void>();
+  private waiters: Array<() => void> = [];
+
+  constructor(up = true) {
+    super();
+    this.up = up;
+  }
+
+  isUp(): boolean {
+    return this.up;
+  }
+
+  whenUp(signal?: AbortSignal): Promise<void> {
+    if (this.up) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push(resolve);
+      signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    });
+  }
+
+  onChange(listener: (up: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  set(up: boolean): void {
+    this.up = up;
+    if (up) {
+      for (const resolve of this.waiters.splice(0)) {
+        resolve();
+      }
+    }
+    for (const listener of this.listeners) {
+      listener(up);
+    }
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+}
+
+/** Resolves after `ms` (fake time), or rejects when `signal` aborts. */
+function after<T>(ms: number, signal: AbortSignal | undefined, value: () => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(value()), ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new OllamaClientError('aborted', 'aborted'));
+      },
+      { once: true },
+    );
+  });
+}
+
+/** An Ollama that keeps models on disk and in memory like the real one, with knobs for each test. */
+class FakeOllama {
+  onDisk = new Set([MODEL]);
+  /** When the resident model will be unloaded; undefined when it is not in memory. */
+  expiresAt?: number;
+  keepAliveMs = 120_000;
+  loadTimeMs = 0;
+  /** Set when a check found the model expired: keep-warm came too late. */
+  expiredSeen = false;
+  pullScript: Array<OllamaPullProgress | { stallMs: number }> = [];
+
+  readonly tags = jest.fn((_options: OllamaCallOptions): Promise<OllamaTagsResponse> =>
+    Promise.resolve({
+      models: [...this.onDisk].map((name) => ({ name, model: name, modified_at: '', size: 1, digest: 'd' })),
+    }),
+  );
+
+  readonly ps = jest.fn((_options: OllamaCallOptions): Promise<OllamaPsResponse> => {
+    this.expire();
+    const models =
+      this.expiresAt === undefined
+        ? []
+        : [
+            {
+              name: MODEL,
+              model: MODEL,
+              size: 1,
+              digest: 'd',
+              size_vram: 1,
+              expires_at: new Date(Math.min(this.expiresAt, Date.UTC(2318, 0))).toISOString(),
+            },
+          ];
+    return Promise.resolve({ models });
+  });
+
+  readonly generate = jest.fn(
+    (request: OllamaGenerateRequest, options: OllamaCallOptions): Promise<OllamaGenerateResponse> => {
+      this.expire();
+      const loadMs = this.expiresAt === undefined ? this.loadTimeMs : 0;
+      return after(loadMs, options.signal, () => {
+        this.expiresAt = Date.now() + this.keepAliveMs;
+        return { model: request.model, created_at: '', response: '', done: true, done_reason: 'load' as const };
+      });
+    },
+  );
+
+  readonly pull = jest.fn((model: string, signal: AbortSignal): Promise<AsyncGenerator<OllamaPullProgress>> => {
+    const script = [...this.pullScript];
+    const onDisk = this.onDisk;
+    async function* lines(): AsyncGenerator<OllamaPullProgress> {
+      for (const step of script) {
+        if ('stallMs' in step) {
+          await after(step.stallMs, signal, () => undefined);
+        } else {
+          await after(100, signal, () => undefined);
+          yield step;
+        }
+      }
+      onDisk.add(model);
+      yield { status: 'success' };
+    }
+    return Promise.resolve(lines());
+  });
+
+  private expire(): void {
+    if (this.expiresAt !== undefined && Date.now() > this.expiresAt) {
+      this.expiredSeen = true;
+      this.expiresAt = undefined;
+    }
+  }
+}
+
+function layer(completed: number | undefined): OllamaPullProgress {
+  return { status: 'pulling dde5aa3fc5ff', digest: 'sha256:dde5', total: 1_000, completed };
+}
+
+describe(ModelLifecycle.name, () => {
+  let ollama: FakeOllama;
+  let endpoint: FakeEndpoint;
+  let lifecycle: ModelLifecycle;
+
+  function create(env: Record<string, string> = {}): ModelLifecycle {
+    const config = parseEnvironment({
+      OLLAMA_MODEL: MODEL,
+      OLLAMA_URL: URL,
+      OLLAMA_KEEP_ALIVE: '2m',
+      OLLAMA_LOAD_TIMEOUT: '60',
+      LLM_KEEP_WARM: 'true',
+      ...env,
+    });
+    ollama.keepAliveMs = config.ollama.keepAlive.ms;
+    lifecycle = new ModelLifecycle(ollama as unknown as OllamaClient, endpoint, config.ollama, config.llm);
+    return lifecycle;
+  }
+
+  /** Lets the lifecycle run for `ms` of fake time (by default just long enough to settle what is due). */
+  const advance = (ms = 1): Promise<void> => jest.advanceTimersByTimeAsync(ms);
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    ollama = new FakeOllama();
+    endpoint = new FakeEndpoint();
+  });
+
+  afterEach(async () => {
+    await lifecycle?.stop();
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('waits for Ollama, then warms the model up with an empty generate request and becomes ready', async () => {
+    endpoint = new FakeEndpoint(false);
+    create().start();
+    await advance(5_000);
+
+    expect(lifecycle.status()).toEqual({ state: 'starting', warm: false });
+    expect(lifecycle.describe()).toBe(`model ${MODEL} is starting: waiting for Ollama at ${URL}`);
+    expect(ollama.generate).not.toHaveBeenCalled();
+
+    endpoint.set(true);
+    await advance();
+
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    expect(ollama.generate).toHaveBeenCalledWith(
+      { model: MODEL, keep_alive: '2m', options: {} },
+      expect.objectContaining({ timeoutMs: 60_000 }),
+    );
+  });
+
+  it('is loading while the warm-up runs, for as long as the load takes', async () => {
+    ollama.loadTimeMs = 45_000;
+    const ready = jest.fn();
+    create().start();
+    void lifecycle.whenReady().then(ready);
+    await advance(44_999);
+
+    expect(lifecycle.status().state).toBe('loading');
+    expect(lifecycle.describe()).toBe(`model ${MODEL} is loading`);
+    expect(ready).not.toHaveBeenCalled();
+
+    await advance(1);
+    expect(lifecycle.status().state).toBe('ready');
+    expect(ready).toHaveBeenCalled();
+  });
+
+  it('pulls a missing model, keeping the progress over all layers, then loads it', async () => {
+    ollama.onDisk.clear();
+    ollama.pullScript = [{ status: 'pulling manifest' }, layer(undefined), layer(450), layer(1_000)];
+    create({ OLLAMA_AUTO_PULL: 'true' }).start();
+
+    await advance(100);
+    expect(lifecycle.status()).toMatchObject({ state: 'pulling', pull: { percent: 0, status: 'pulling manifest' } });
+    await advance(200);
+    expect(lifecycle.status()).toMatchObject({ state: 'pulling', pull: { percent: 45 } });
+    expect(lifecycle.describe()).toBe(`pulling ${MODEL}: 45%`);
+    await advance(200);
+
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(ollama.pull).toHaveBeenCalledTimes(1);
+    expect(ollama.generate).toHaveBeenCalledTimes(1);
+  });
+
+  it('aborts a pull that makes no progress for OLLAMA_LOAD_TIMEOUT and pulls again after a backoff', async () => {
+    ollama.onDisk.clear();
+    ollama.pullScript = [layer(100), { stallMs: 10 * 60_000 }];
+    create({ OLLAMA_AUTO_PULL: 'true' }).start();
+
+    await advance(100 + 59_999);
+    expect(lifecycle.status().state).toBe('pulling');
+    await advance(1);
+
+    expect(lifecycle.status()).toMatchObject({
+      state: 'degraded',
+      reason: `pulling ${MODEL} made no progress for 60000 ms (OLLAMA_LOAD_TIMEOUT)`,
+    });
+    ollama.pullScript = [layer(1_000)];
+    await advance(1_000);
+    expect(ollama.pull).toHaveBeenCalledTimes(2);
+    await advance(200);
+    expect(lifecycle.status().state).toBe('ready');
+  });
+
+  it('is degraded with the command to run when the model is missing and auto-pull is off, and checks again', async () => {
+    ollama.onDisk.clear();
+    create({ OLLAMA_AUTO_PULL: 'false' }).start();
+    await advance();
+
+    const reason = `model ${MODEL} not found in Ollama and OLLAMA_AUTO_PULL is off; run 'ollama pull ${MODEL}'`;
+    expect(lifecycle.status()).toEqual({ state: 'degraded', reason, warm: false });
+    expect(lifecycle.describe()).toBe(reason);
+    expect(ollama.pull).not.toHaveBeenCalled();
+
+    ollama.onDisk.add(MODEL);
+    await advance(1_000);
+    expect(ollama.tags).toHaveBeenCalledTimes(2);
+    expect(lifecycle.status().state).toBe('ready');
+  });
+
+  it('retries a failed warm-up with a growing backoff, degraded meanwhile', async () => {
+    // The jitter at its top: the delays are exactly 1 s, then 2 s.
+    jest.spyOn(Math, 'random').mockReturnValue(0.9999999);
+    ollama.generate
+      .mockRejectedValueOnce(new OllamaClientError('upstream', 'Ollama answered /api/generate with HTTP 500', 'oom'))
+      .mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable'));
+    create().start();
+    await advance();
+
+    expect(lifecycle.status()).toMatchObject({ state: 'degraded' });
+    expect(lifecycle.status().reason).not.toContain('oom');
+    await advance(999);
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(lifecycle.status()).toMatchObject({ state: 'degraded', reason: `Ollama is not answering at ${URL}` });
+    await advance(1_999);
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    await advance(1);
+    expect(ollama.generate).toHaveBeenCalledTimes(3);
+    await advance();
+    expect(lifecycle.status().state).toBe('ready');
+  });
+
+  it('refreshes the residency before keep_alive runs out, checking /api/ps at least every quarter of it', async () => {
+    create().start();
+    await advance();
+    await advance(30_000);
+    expect(ollama.ps).toHaveBeenCalledTimes(1);
+
+    await advance(10 * 60_000);
+
+    expect(ollama.expiredSeen).toBe(false);
+    expect(ollama.generate.mock.calls.length).toBeGreaterThanOrEqual(6);
+    expect(ollama.generate.mock.calls.length).toBeLessThanOrEqual(10);
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+  });
+
+  it('does not refresh while plenty of keep_alive remains', async () => {
+    create().start();
+    await advance();
+    await advance(90_000);
+    expect(ollama.ps).toHaveBeenCalledTimes(3);
+    expect(ollama.generate).toHaveBeenCalledTimes(1);
+  });
+
+  it('reloads a model that Ollama dropped from memory, loading meanwhile', async () => {
+    create().start();
+    await advance();
+    ollama.expiresAt = undefined;
+    ollama.loadTimeMs = 5_000;
+
+    await advance(30_000);
+    expect(lifecycle.status()).toEqual({ state: 'loading', warm: false });
+    await advance(5_000);
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+  });
+
+  it('never refreshes a model kept forever, but still reloads it when evicted', async () => {
+    create({ OLLAMA_KEEP_ALIVE: '-1m' }).start();
+    await advance();
+    await advance(10 * 60_000);
+    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    expect(ollama.ps).toHaveBeenCalledTimes(10);
+
+    ollama.expiresAt = undefined;
+    await advance(60_000);
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+  });
+
+  it('without LLM_KEEP_WARM never checks /api/ps, and counts the model cold once keep_alive has passed unused', async () => {
+    create({ LLM_KEEP_WARM: 'false' }).start();
+    await advance();
+    await advance(119_000);
+    expect(lifecycle.status().warm).toBe(true);
+    lifecycle.noteUse();
+    await advance(119_000);
+    expect(lifecycle.status().warm).toBe(true);
+    await advance(1_000);
+
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: false });
+    expect(ollama.ps).not.toHaveBeenCalled();
+  });
+
+  it('cuts a backoff short when Ollama comes back', async () => {
+    ollama.tags.mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable'));
+    create().start();
+    await advance();
+    expect(lifecycle.status().state).toBe('degraded');
+
+    endpoint.set(true);
+    await advance();
+    expect(lifecycle.status().state).toBe('ready');
+    expect(ollama.tags).toHaveBeenCalledTimes(2);
+  });
+
+  it('is degraded while Ollama is down and warms the model up again when it is back', async () => {
+    create().start();
+    await advance();
+
+    endpoint.set(false);
+    ollama.expiresAt = undefined;
+    await advance(60_000);
+    expect(lifecycle.status()).toEqual({
+      state: 'degraded',
+      reason: `Ollama is not answering at ${URL}`,
+      warm: false,
+    });
+
+    endpoint.set(true);
+    await advance();
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+  });
+
+  it('brings back a model that a request found missing: pulls and warms it up again', async () => {
+    ollama.pullScript = [layer(1_000)];
+    create({ OLLAMA_AUTO_PULL: 'true' }).start();
+    await advance();
+    ollama.onDisk.clear();
+
+    lifecycle.reportModelMissing();
+    expect(lifecycle.status().state).toBe('loading');
+    await advance();
+    expect(lifecycle.status().state).toBe('pulling');
+    await advance(200);
+
+    expect(lifecycle.status().state).toBe('ready');
+    expect(ollama.pull).toHaveBeenCalledTimes(1);
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+  });
+
+  it('stops every timer and request, and can be stopped twice', async () => {
+    ollama.loadTimeMs = 60_000;
+    create().start();
+    const waiting = lifecycle.whenReady();
+    await advance(1_000);
+
+    await lifecycle.stop();
+    await lifecycle.stop();
+
+    await expect(waiting).rejects.toThrow('stopped');
+    await expect(lifecycle.whenReady()).rejects.toThrow('stopped');
+    expect(jest.getTimerCount()).toBe(0);
+    expect(endpoint.listenerCount).toBe(0);
+  });
+});
+
+describe('keepWarmPlan', () => {
+  it('checks every quarter of keep_alive and refreshes with max(10 s, 20 %) left', () => {
+    expect(keepWarmPlan(20 * 60_000)).toEqual({ checkEveryMs: 5 * 60_000, refreshMarginMs: 4 * 60_000 });
+    expect(keepWarmPlan(2 * 60_000)).toEqual({ checkEveryMs: 30_000, refreshMarginMs: 24_000 });
+  });
+
+  it('never waits for more than half of a short keep_alive, nor checks more often than every 250 ms', () => {
+    expect(keepWarmPlan(2_000)).toEqual({ checkEveryMs: 500, refreshMarginMs: 1_000 });
+    expect(keepWarmPlan(500)).toEqual({ checkEveryMs: 250, refreshMarginMs: 250 });
+  });
+
+  it('only looks for evictions, once a minute, when the model stays forever', () => {
+    expect(keepWarmPlan(Infinity)).toEqual({ checkEveryMs: 60_000, refreshMarginMs: 0 });
+  });
+});
