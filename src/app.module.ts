@@ -9,6 +9,8 @@ import { AppConfig, allConfigNamespaces, appConfig } from './config/configuratio
 import { HealthModule } from './health/health.module';
 import { loggerOptions } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenAiModule } from './openai/openai.module';
+import { SecurityModule } from './security/security.module';
 
 @Module({
   imports: [
@@ -19,6 +21,8 @@ import { MetricsModule } from './metrics/metrics.module';
     }),
     MetricsModule,
     HealthModule,
+    OpenAiModule,
+    SecurityModule,
   ],
   providers: [
     {

@@ -4,9 +4,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { setupOpenApi } from './common/openapi/setup-openapi';
 import { formatResponseTime } from './common/interceptors/latency.interceptor';
 import { parseEnvironment } from './config/environment';
 import { ROUTE_TEMPLATE } from './logging/logger.options';
+import { registerSecurityHeaders } from './security/security-headers';
+import { serverLimits } from './security/server-limits';
 
 /** A caller's request id is echoed only when it is short and plain, so it cannot forge log lines. */
 const SAFE_REQUEST_ID = /^[\w.:@/-]{1,128}$/;
@@ -23,6 +26,7 @@ function requestIdOf(req: IncomingMessage): string {
 export async function createApp(): Promise<NestFastifyApplication> {
   const settings = parseEnvironment(process.env).app;
   const adapter = new FastifyAdapter({
+    ...serverLimits(parseEnvironment(process.env)),
     bodyLimit: settings.bodyLimitBytes,
     genReqId: requestIdOf,
     requestIdHeader: false,
@@ -38,6 +42,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
   app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  registerSecurityHeaders(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw as IncomingMessage & { id?: string; [ROUTE_TEMPLATE]?: string };
     raw.id = request.id;
@@ -51,5 +56,6 @@ export async function createApp(): Promise<NestFastifyApplication> {
     void reply.header('x-response-time', formatResponseTime(reply.elapsedTime));
     done(null, payload);
   });
+  setupOpenApi(app);
   return app;
 }

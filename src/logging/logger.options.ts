@@ -30,18 +30,29 @@ export function loggerOptions(app: AppConfig): Params {
           : undefined,
       quietReqLogger: true,
       customAttributeKeys: { responseTime: 'durationMs' },
+      // The request is serialised when it arrives, before routing; the route template is known when it
+      // ends, which is when pino-http asks for these again.
+      customProps: (req) => {
+        const route = (req as RawRequest)[ROUTE_TEMPLATE];
+        return route === undefined ? {} : { route };
+      },
       serializers: {
-        req: (req: RawRequest) => ({ id: req.id, method: req.method, route: routeOf(req) }),
+        req: (req: RawRequest) => ({ id: req.id, method: req.method }),
         res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+        // pino-http invents an error for every 5xx; its stack says nothing. Real failures are logged with
+        // their stack by the exception filter.
+        err: (error: Error) => ({ type: error.name, message: error.message }),
       },
       customLogLevel: (req, res, error) => {
-        if (error || res.statusCode >= 500) {
-          return 'error';
+        // Probes answer 503 whenever the model is not ready yet: that is information, not an error.
+        if (QUIET_ROUTES.has(routeOf(req as RawRequest))) {
+          return 'debug';
         }
-        if (res.statusCode >= 400) {
+        // 503 is deliberate load shedding or a not-ready model, with Retry-After.
+        if (res.statusCode === 503 || (res.statusCode >= 400 && res.statusCode < 500)) {
           return 'warn';
         }
-        return QUIET_ROUTES.has(routeOf(req as RawRequest)) ? 'debug' : 'info';
+        return error || res.statusCode >= 500 ? 'error' : 'info';
       },
       customSuccessMessage: (req, res) => `${req.method} ${routeOf(req as RawRequest)} ${res.statusCode}`,
       customErrorMessage: (req, res) => `${req.method} ${routeOf(req as RawRequest)} ${res.statusCode}`,
