@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import { BadGatewayError, InvalidRequestError, ServiceUnavailableError, UpstreamTimeoutError } from '../common/errors';
-import { OpenAiRequestError, toOpenAiErrorResponse } from './openai-error';
+import { OpenAiRequestError, openAiErrorBodyFor, toOpenAiErrorResponse } from './openai-error';
 
 const REQUEST_ID = 'req-1';
 
@@ -130,5 +130,24 @@ describe(toOpenAiErrorResponse.name, () => {
     expect(response.body.error.type).toBe('api_error');
     expect(response.body.error.message).toContain(REQUEST_ID);
     expect(response.body.error.message).not.toMatch(/hunter2|\/app\/src|Cannot read|boom/);
+  });
+});
+
+describe(openAiErrorBodyFor.name, () => {
+  it('words an answer decided before routing in OpenAI’s shape', () => {
+    expect(openAiErrorBodyFor(413, 'request body is larger than 1048576 bytes')).toEqual({
+      error: {
+        message: 'request body is larger than 1048576 bytes',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'request_too_large',
+      },
+    });
+    expect(openAiErrorBodyFor(400, 'request body is not valid JSON').error).toMatchObject({
+      type: 'invalid_request_error',
+      code: null,
+    });
+    expect(openAiErrorBodyFor(503, 'shutting down').error.type).toBe('server_error');
+    expect(openAiErrorBodyFor(500, 'internal error').error.type).toBe('api_error');
   });
 });

@@ -97,6 +97,18 @@ function clientErrorCode(status: number): string | null {
   }
 }
 
+/**
+ * OpenAI's error body for an answer already decided elsewhere (status and message), e.g. by the
+ * service's global filter for errors raised before routing (413, malformed JSON) on `/v1/` paths.
+ */
+export function openAiErrorBodyFor(status: number, message: string): OpenAiErrorBody {
+  if (status >= 500) {
+    return { error: { message, type: status === 500 ? 'api_error' : 'server_error', param: null, code: null } };
+  }
+  const type: OpenAiErrorType = status === 429 ? 'requests' : 'invalid_request_error';
+  return { error: { message, type, param: null, code: clientErrorCode(status) } };
+}
+
 function serverError(status: number, message: string, code: string, headers: Record<string, string> = {}) {
   const type: OpenAiErrorType = status === 500 ? 'api_error' : 'server_error';
   return { status, body: { error: { message, type, param: null, code } }, headers };
@@ -138,10 +150,9 @@ export function toOpenAiErrorResponse(exception: unknown, requestId: string): Op
         ? serverError(500, internalErrorMessage(requestId), 'internal_error')
         : serverError(status, messageOf(exception), 'server_error');
     }
-    const type: OpenAiErrorType = status === 429 ? 'requests' : 'invalid_request_error';
     const message =
       exception.constructor === NotFoundException ? 'The requested resource does not exist.' : messageOf(exception);
-    return { status, body: { error: { message, type, param: null, code: clientErrorCode(status) } }, headers: {} };
+    return { status, body: openAiErrorBodyFor(status, message), headers: {} };
   }
   return serverError(500, internalErrorMessage(requestId), 'internal_error');
 }

@@ -95,6 +95,17 @@ describe('the OpenAI-compatible routes on the wire', () => {
       });
     });
 
+    it('documents the routes and their OpenAI error shape in the OpenAPI document', async () => {
+      const document = (await (await fetch(`${gateway.url}/docs-json`)).json()) as {
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      };
+      expect(Object.keys(document.paths)).toEqual(
+        expect.arrayContaining(['/v1/chat/completions', '/v1/models', '/v1/models/{model}']),
+      );
+      expect(document.paths['/v1/chat/completions'].post.responses).toHaveProperty('404');
+      expect(JSON.stringify(document.paths['/v1/chat/completions'].post.responses['404'])).toContain('model_not_found');
+    });
+
     it('answers an unknown model on /v1/models/:model with 404 model_not_found', async () => {
       const response = await fetch(`${gateway.url}/v1/models/${encodeURIComponent('library/mistral:7b')}`, {
         headers: AUTH,
