@@ -109,7 +109,12 @@ export function openAiErrorBodyFor(status: number, message: string): OpenAiError
   return { error: { message, type, param: null, code: clientErrorCode(status) } };
 }
 
-function serverError(status: number, message: string, code: string, headers: Record<string, string> = {}) {
+function serverError(
+  status: number,
+  message: string,
+  code: string,
+  headers: Record<string, string> = {},
+): OpenAiErrorResponse {
   const type: OpenAiErrorType = status === 500 ? 'api_error' : 'server_error';
   return { status, body: { error: { message, type, param: null, code } }, headers };
 }
