@@ -22,14 +22,20 @@ export class PriceIndicatorsDto implements PriceIndicators {
   @ApiProperty({ type: 'integer', example: 5, description: 'Number of period returns (prices - 1).' })
   observations: number;
 
-  @ApiProperty({ example: 0.3412, description: 'Sample standard deviation (n - 1) of the returns × √252.' })
+  @ApiProperty({
+    example: 0.23483402273514783,
+    description: 'Sample standard deviation (n - 1) of the returns × √252.',
+  })
   volatilityAnnualized: number;
 
-  @ApiProperty({ example: 0.0573, description: 'Largest fall from a running peak, (peak - trough) / peak.' })
+  @ApiProperty({
+    example: 0.057312252964426845,
+    description: 'Largest fall from a running peak, (peak - trough) / peak.',
+  })
   maxDrawdown: number;
 
   @ApiProperty({
-    example: 0.0244,
+    example: 0.02604861039893345,
     description: 'Minus the 5th percentile of the returns (linear interpolation, as numpy), floored at 0.',
   })
   valueAtRisk95: number;
@@ -49,7 +55,9 @@ export class RiskAssessResponseDto {
   @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, example: 62 })
   score: number;
 
-  @ApiProperty({ example: 'Revenue is falling and the price shows a 5.7 % drawdown; default risk is elevated.' })
+  @ApiProperty({
+    example: 'Revenue is falling and the price has fallen 5.7 % from its peak; default risk is elevated.',
+  })
   summary: string;
 
   @ApiProperty({ type: [RiskFactorDto] })
