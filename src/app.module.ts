@@ -2,6 +2,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { ChatModule } from './chat/chat.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { LatencyInterceptor } from './common/interceptors/latency.interceptor';
 import { validationExceptionFactory } from './common/validation/validation-exception.factory';
@@ -10,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { loggerOptions } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenAiModule } from './openai/openai.module';
+import { RiskModule } from './risk/risk.module';
 import { SecurityModule } from './security/security.module';
 
 @Module({
@@ -21,6 +23,8 @@ import { SecurityModule } from './security/security.module';
     }),
     MetricsModule,
     HealthModule,
+    ChatModule,
+    RiskModule,
     OpenAiModule,
     SecurityModule,
   ],
