@@ -25,6 +25,7 @@ describe(OllamaHealthIndicator.name, () => {
       ollama: {
         status: 'up',
         url: URL_,
+        reachable: true,
         state: 'running',
         version: '0.33.0',
         ownership: 'owned',
@@ -39,7 +40,7 @@ describe(OllamaHealthIndicator.name, () => {
     const indicator = indicatorFor({ state: 'failed', reachable: false, restarts: 0, lastError: message, url: URL_ });
 
     expect(indicator.check('ollama')).toEqual({
-      ollama: expect.objectContaining({ status: 'down', state: 'failed', message }),
+      ollama: expect.objectContaining({ status: 'down', reachable: false, state: 'failed', message }),
     });
   });
 

@@ -13,12 +13,16 @@ export class OllamaHealthIndicator {
     private readonly supervisor: OllamaSupervisor,
   ) {}
 
-  /** Up with `{url, state, version, ownership, pid, restarts}` while Ollama answers; else down with a `message`. */
+  /**
+   * Up with `{url, reachable, state, version, ownership, pid, restarts}` while Ollama answers; else down
+   * with the same details and a `message` saying what is wrong. Never waits.
+   */
   check<const Key extends string = 'ollama'>(key: Key = 'ollama' as Key): HealthIndicatorResult<Key> {
     const status = this.supervisor.status();
     const indicator = this.indicators.check(key);
     const details = {
       url: status.url,
+      reachable: status.reachable,
       state: status.state,
       version: status.version,
       ownership: status.ownership,
