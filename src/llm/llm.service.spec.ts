@@ -37,7 +37,8 @@ class FakeLifecycle {
   readonly reportModelMissing = jest.fn(() => {
     this.state = 'loading';
   });
-  readonly noteUse = jest.fn();
+  readonly endUse = jest.fn();
+  readonly beginUse = jest.fn(() => this.endUse);
   readonly start = jest.fn();
   readonly stop = jest.fn(() => Promise.resolve());
   readonly whenReady = jest.fn(() => Promise.resolve());
@@ -120,7 +121,8 @@ describe(LlmService.name, () => {
     });
     expect(await counter('llm_tokens_total', { type: 'prompt' })).toBe(26);
     expect(await counter('llm_tokens_total', { type: 'completion' })).toBe(282);
-    expect(lifecycle.noteUse).toHaveBeenCalled();
+    expect(lifecycle.beginUse).toHaveBeenCalledTimes(1);
+    expect(lifecycle.endUse).toHaveBeenCalledTimes(1);
   });
 
   it('reports a length stop, and 0 tokens per second when Ollama measured no evaluation time', async () => {

@@ -61,6 +61,8 @@ class InferenceCall {
   readonly ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
   abortedBy?: AbortCause;
   queueMs = 0;
+  /** Tells the model lifecycle that this call has ended. */
+  endUse?: () => void;
 
   constructor(
     readonly endpoint: string,
@@ -340,6 +342,7 @@ export class LlmService
       throw this.refuse(late, call);
     }
     this.calls.add(call);
+    call.endUse = this.lifecycle.beginUse();
     return call;
   }
 
@@ -601,9 +604,7 @@ export class LlmService
 
   private onCallFinished(call: InferenceCall, outcome: LlmOutcome): void {
     this.calls.delete(call);
-    if (outcome === 'success') {
-      this.lifecycle.noteUse();
-    }
+    call.endUse?.();
     this.metrics.llmRequestDuration.observe(
       { endpoint: call.endpoint, outcome },
       (performance.now() - call.arrivedAt) / 1000,

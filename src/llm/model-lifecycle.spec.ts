@@ -311,6 +311,32 @@ describe(ModelLifecycle.name, () => {
     expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
   });
 
+  it('does not refresh while a request runs, since its end restarts the countdown', async () => {
+    create().start();
+    await advance();
+    const endUse = lifecycle.beginUse();
+    ollama.expiresAt = Date.now() + 10 * 60_000;
+    ollama.keepAliveMs = 10 * 60_000;
+    await advance(5 * 60_000);
+    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    endUse();
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+  });
+
+  it('stays ready when a refresh fails, and tries again before keep_alive runs out', async () => {
+    create().start();
+    await advance();
+    ollama.generate.mockRejectedValueOnce(new OllamaClientError('busy', 'Ollama is busy', 'server busy', 503));
+
+    await advance(96_000);
+    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(lifecycle.status().state).toBe('ready');
+    await advance(8_000);
+    expect(ollama.generate).toHaveBeenCalledTimes(3);
+    expect(ollama.expiredSeen).toBe(false);
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+  });
+
   it('does not refresh while plenty of keep_alive remains', async () => {
     create().start();
     await advance();
@@ -349,7 +375,7 @@ describe(ModelLifecycle.name, () => {
     await advance();
     await advance(119_000);
     expect(lifecycle.status().warm).toBe(true);
-    lifecycle.noteUse();
+    lifecycle.beginUse()();
     await advance(119_000);
     expect(lifecycle.status().warm).toBe(true);
     await advance(1_000);

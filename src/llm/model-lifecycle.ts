@@ -60,6 +60,7 @@ export class ModelLifecycle {
   private pull?: PullProgress;
   private resident = false;
   private lastUseAt = 0;
+  private callsInFlight = 0;
   private cycle?: AbortController;
   /** True while the loop waits out a backoff, which Ollama coming back should cut short. */
   private backingOff = false;
@@ -136,9 +137,21 @@ export class ModelLifecycle {
     this.cycle?.abort();
   }
 
-  /** An inference request finished: the model's `keep_alive` countdown restarts now. */
-  noteUse(): void {
-    this.lastUseAt = Date.now();
+  /**
+   * An inference request started. While one runs Ollama keeps the model loaded, and its end restarts the
+   * `keep_alive` countdown, so keep-warm has nothing to refresh meanwhile.
+   * @returns the function to call when it ends (once).
+   */
+  beginUse(): () => void {
+    this.callsInFlight++;
+    let ended = false;
+    return () => {
+      if (!ended) {
+        ended = true;
+        this.callsInFlight--;
+        this.lastUseAt = Date.now();
+      }
+    };
   }
 
   /** Stops every timer and request of the lifecycle and waits for its loop to end. Safe to call twice. */
@@ -304,7 +317,7 @@ export class ModelLifecycle {
   private async stayWarm(signal: AbortSignal): Promise<void> {
     const keepAliveMs = this.ollama.keepAlive.ms;
     if (!this.llm.keepWarm || keepAliveMs === 0) {
-      await sleep(Infinity, signal);
+      return sleep(Infinity, signal);
     }
     const plan = keepWarmPlan(keepAliveMs);
     let nextCheckMs = plan.checkEveryMs;
@@ -329,16 +342,39 @@ export class ModelLifecycle {
         this.setState('ready');
         continue;
       }
-      const remainingMs = Date.parse(entry.expires_at) - Date.now();
-      if (!Number.isFinite(keepAliveMs)) {
+      if (!Number.isFinite(keepAliveMs) || this.callsInFlight > 0) {
         continue;
       }
+      const remainingMs = Date.parse(entry.expires_at) - Date.now();
       if (Number.isNaN(remainingMs) || remainingMs <= plan.refreshMarginMs) {
-        await this.warmUp();
-        signal.throwIfAborted();
+        if (!(await this.refresh(signal)) && remainingMs > 0) {
+          // Some residency is left: try again well before it runs out.
+          nextCheckMs = Math.max(MIN_CHECK_INTERVAL_MS, Math.min(plan.checkEveryMs, remainingMs / 3));
+        }
       } else {
         nextCheckMs = Math.max(MIN_CHECK_INTERVAL_MS, Math.min(plan.checkEveryMs, remainingMs - plan.refreshMarginMs));
       }
+    }
+  }
+
+  /**
+   * Re-sends the warm-up to restart the `keep_alive` countdown. The model is still loaded, so a failure
+   * here changes nothing yet: it is logged, and the caller tries again soon.
+   * @returns whether the refresh worked.
+   */
+  private async refresh(signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.warmUp();
+      return true;
+    } catch (error) {
+      if (signal.aborted || isOllamaFailure(error, 'model_not_found', 'aborted')) {
+        throw error;
+      }
+      this.logger.warn(
+        { err: isOllamaFailure(error) ? { message: error.message, detail: error.detail } : error },
+        `refreshing the residency of ${this.model} failed; trying again shortly`,
+      );
+      return false;
     }
   }
 

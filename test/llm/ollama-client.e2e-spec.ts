@@ -1,0 +1,229 @@
+import { HttpService } from '@nestjs/axios';
+import axios from 'axios';
+import { Agent } from 'node:http';
+import type { OllamaChatChunk, OllamaChatRequest } from '../../src/llm/ollama-api.types';
+import { OllamaClient } from '../../src/llm/ollama-client';
+import { OllamaClientError } from '../../src/llm/ollama-client.errors';
+import { BUSY_MESSAGE, OllamaEmulator } from '../emulator/ollama-emulator';
+import { eventually, MODEL } from './harness';
+import { StaticEndpoint } from './static-endpoint';
+
+const CALL = { timeoutMs: 5_000 };
+const STREAM = { idleTimeoutMs: 5_000 };
+
+function chatRequest(content: string): OllamaChatRequest {
+  return { model: MODEL, messages: [{ role: 'user', content }], keep_alive: '5m' };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<OllamaClientError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OllamaClientError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function collect(stream: AsyncIterable<OllamaChatChunk>): Promise<OllamaChatChunk[]> {
+  const chunks: OllamaChatChunk[] = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+describe(OllamaClient.name, () => {
+  const emulator = new OllamaEmulator({ models: [MODEL], replyText: ({ prompt }) => prompt, tokenDelayMs: 5 });
+  const agent = new Agent({ keepAlive: true });
+  const http = new HttpService(axios.create({ httpAgent: agent, proxy: false }));
+  let client: OllamaClient;
+
+  beforeAll(async () => {
+    await emulator.start();
+    client = new OllamaClient(http, new StaticEndpoint(emulator.url));
+  });
+
+  afterEach(() => {
+    emulator.clearFaults();
+    emulator.configure({ models: [MODEL] });
+  });
+
+  afterAll(async () => {
+    agent.destroy();
+    await emulator.stop();
+  });
+
+  it('reads the version, the models on disk and the models in memory', async () => {
+    await expect(client.version(CALL)).resolves.toEqual({ version: '0.33.0' });
+    const tags = await client.tags(CALL);
+    expect(tags.models.map((model) => model.name)).toEqual([MODEL]);
+    await client.generate({ model: MODEL, keep_alive: '5m' }, CALL);
+    const ps = await client.ps(CALL);
+    expect(ps.models).toHaveLength(1);
+    expect(Date.parse(ps.models[0].expires_at)).toBeGreaterThan(Date.now());
+  });
+
+  it('loads the model with an empty generate request (done_reason load)', async () => {
+    await expect(client.generate({ model: MODEL, keep_alive: '5m' }, CALL)).resolves.toMatchObject({
+      done: true,
+      done_reason: 'load',
+    });
+  });
+
+  it('answers a non-streamed chat with the whole message and the metrics', async () => {
+    const reply = await client.chat(chatRequest('hello world'), CALL);
+    expect(reply).toMatchObject({ done: true, done_reason: 'stop', message: { content: 'hello world' } });
+    expect(reply.eval_count).toBeGreaterThan(0);
+  });
+
+  it('streams chat chunks up to and including the one with done', async () => {
+    const chunks = await collect(await client.chatStream(chatRequest('one two three'), STREAM));
+    expect(chunks.map((chunk) => chunk.message.content).join('')).toBe('one two three');
+    expect(chunks.at(-1)).toMatchObject({ done: true, done_reason: 'stop' });
+    expect(chunks.slice(0, -1).every((chunk) => !chunk.done)).toBe(true);
+  });
+
+  it('reports a model Ollama does not have as model_not_found', async () => {
+    emulator.configure({ models: [] });
+    await expect(failureOf(client.chat(chatRequest('hi'), CALL))).resolves.toMatchObject({
+      kind: 'model_not_found',
+      httpStatus: 404,
+    });
+    await expect(failureOf(client.chatStream(chatRequest('hi'), STREAM))).resolves.toMatchObject({
+      kind: 'model_not_found',
+    });
+    await expect(failureOf(client.show('nothing:here', CALL))).resolves.toMatchObject({ kind: 'model_not_found' });
+  });
+
+  it('reports a full Ollama queue as busy, keeping its text for the log only', async () => {
+    emulator.injectFault({ kind: 'busy', times: 1, endpoints: ['chat'] });
+    const failure = await failureOf(client.chat(chatRequest('hi'), CALL));
+    expect(failure).toMatchObject({ kind: 'busy', httpStatus: 503, detail: BUSY_MESSAGE });
+    expect(failure.message).not.toContain('maximum pending');
+  });
+
+  it('reports other error statuses as upstream, with the status, before reading any stream', async () => {
+    emulator.injectFault({ kind: 'http-error', status: 500, message: 'llama-server process has terminated', times: 1 });
+    await expect(failureOf(client.chatStream(chatRequest('hi'), STREAM))).resolves.toMatchObject({
+      kind: 'upstream',
+      httpStatus: 500,
+      detail: 'llama-server process has terminated',
+    });
+  });
+
+  it('throws an error line in the middle of a stream as upstream', async () => {
+    emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 1, message: 'runner crashed', times: 1 });
+    const stream = await client.chatStream(chatRequest('one two three four'), STREAM);
+    const seen: OllamaChatChunk[] = [];
+    const failure = await failureOf(
+      (async () => {
+        for await (const chunk of stream) {
+          seen.push(chunk);
+        }
+      })(),
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(failure).toMatchObject({ kind: 'upstream', detail: 'runner crashed' });
+  });
+
+  it('times out a silent non-streamed answer after its time limit', async () => {
+    emulator.injectFault({ kind: 'hang', times: 1 });
+    const started = Date.now();
+    await expect(failureOf(client.chat(chatRequest('hi'), { timeoutMs: 300 }))).resolves.toMatchObject({
+      kind: 'timeout',
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+  });
+
+  it('times out a stream that goes silent between chunks', async () => {
+    emulator.injectFault({ kind: 'hang-after-first-chunk', times: 1 });
+    const stream = await client.chatStream(chatRequest('one two three'), { idleTimeoutMs: 300 });
+    await expect(failureOf(collect(stream))).resolves.toMatchObject({ kind: 'timeout' });
+  });
+
+  it('does not count the time the consumer spends between chunks as silence', async () => {
+    const stream = await client.chatStream(chatRequest('one two three'), { idleTimeoutMs: 200 });
+    const chunks: OllamaChatChunk[] = [];
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(chunks.at(-1)?.done).toBe(true);
+  });
+
+  it('reports a dropped connection and a closed port as unreachable', async () => {
+    emulator.injectFault({ kind: 'drop-connection', times: 1 });
+    await expect(failureOf(client.chat(chatRequest('hi'), CALL))).resolves.toMatchObject({ kind: 'unreachable' });
+
+    const gone = new OllamaEmulator();
+    await gone.start();
+    const closedPort = gone.url;
+    await gone.stop();
+    const nowhere = new OllamaClient(http, new StaticEndpoint(closedPort));
+    await expect(failureOf(nowhere.version(CALL))).resolves.toMatchObject({ kind: 'unreachable' });
+  });
+
+  it("aborts the upstream request when the caller's signal aborts, reporting aborted", async () => {
+    emulator.resetStats();
+    emulator.configure({ tokenDelayMs: 50 });
+    try {
+      const controller = new AbortController();
+      const stream = await client.chatStream(chatRequest('a b c d e f g h i j'), {
+        ...STREAM,
+        signal: controller.signal,
+      });
+      const failure = failureOf(
+        (async () => {
+          for await (const chunk of stream) {
+            expect(chunk.done).toBe(false);
+            controller.abort();
+          }
+        })(),
+      );
+      await expect(failure).resolves.toMatchObject({ kind: 'aborted' });
+      await eventually('emulator saw the abort', () => emulator.stats.abortedStreams === 1, 5_000);
+    } finally {
+      emulator.configure({ tokenDelayMs: 5 });
+    }
+  });
+
+  it('aborts the upstream request when the consumer leaves the loop', async () => {
+    emulator.resetStats();
+    emulator.configure({ tokenDelayMs: 50 });
+    try {
+      const stream = await client.chatStream(chatRequest('a b c d e f g h i j'), STREAM);
+      for await (const chunk of stream) {
+        expect(chunk.done).toBe(false);
+        break;
+      }
+      await eventually('emulator saw the abort', () => emulator.stats.abortedStreams === 1, 5_000);
+    } finally {
+      emulator.configure({ tokenDelayMs: 5 });
+    }
+  });
+
+  it('pulls a model, streaming progress up to success', async () => {
+    emulator.configure({ models: [], pullChunks: 3, pullChunkDelayMs: 1 });
+    const progress = [];
+    for await (const line of await client.pull('llama3.2:latest', new AbortController().signal)) {
+      progress.push(line);
+    }
+    expect(progress[0]).toEqual({ status: 'pulling manifest' });
+    expect(progress.some((line) => line.digest !== undefined && line.total !== undefined)).toBe(true);
+    expect(progress.at(-1)).toEqual({ status: 'success' });
+  });
+
+  it('reports a pull the registry cannot serve as an upstream error', async () => {
+    const failure = failureOf(
+      (async () => {
+        for await (const _line of await client.pull('no-such-model:latest', new AbortController().signal)) {
+          // Reading until the error line.
+        }
+      })(),
+    );
+    await expect(failure).resolves.toMatchObject({ kind: 'upstream', detail: expect.stringContaining('manifest') });
+  });
+});
