@@ -337,6 +337,8 @@ describe(OllamaSupervisor.name, () => {
       await jest.advanceTimersByTimeAsync(MONITOR_INTERVAL_MS * FAILED_POLLS_BEFORE_DOWN);
       expect(supervisor.status()).toMatchObject({ state: 'failed', reachable: false });
       expect(supervisor.status().lastError).toContain('Ollama at http://127.0.0.1:11434 stopped answering');
+      expect(supervisor.status().version).toBeUndefined();
+      expect(supervisor.status().ownership).toBeUndefined();
       expect(await gaugeValue()).toBe(0);
 
       machine.portAnswer = OLLAMA;
@@ -582,6 +584,8 @@ describe(OllamaSupervisor.name, () => {
       machine.kill(first, 'SIGKILL');
       await jest.advanceTimersByTimeAsync(0);
       expect(supervisor.status()).toMatchObject({ state: 'restarting', reachable: false, restarts: 0 });
+      expect(supervisor.status()).not.toHaveProperty('version', expect.anything());
+      expect(supervisor.status()).not.toHaveProperty('pid', expect.anything());
       expect(supervisor.status().lastError).toContain(
         `ollama serve (pid ${first}) exited unexpectedly with signal SIGKILL`,
       );

@@ -377,6 +377,7 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
     this.cancelSchedule();
     this.state = 'restarting';
     this.ownership = undefined;
+    this.version = undefined;
     this.lastError = problem;
     this.setReachable(false);
     this.replacing = true;
@@ -507,6 +508,7 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
     }
     this.state = state;
     this.ownership = undefined;
+    this.version = undefined;
     this.lastError = problem;
     this.setReachable(false);
     if (this.upSince !== undefined && Date.now() - this.upSince >= STABLE_UPTIME_MS) {
