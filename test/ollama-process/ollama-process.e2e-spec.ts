@@ -46,6 +46,13 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** `GET /health/ollama`: its status and the `ollama` entry of the Terminus body. */
+async function ollamaHealth(serviceUrl: string): Promise<{ status: number; ollama: Record<string, unknown> }> {
+  const response = await fetch(`${serviceUrl}/health/ollama`);
+  const body = (await response.json()) as { details: { ollama: Record<string, unknown> } };
+  return { status: response.status, ollama: body.details.ollama };
+}
+
 /** Matches the supervisor's `Ollama <version> is up at <url> (<ownership>[, pid <pid>])` line. */
 function isUpLine(url: string, ownership: string, pid?: number): (record: LogRecord) => boolean {
   const who = pid === undefined ? `(${ownership}` : `(${ownership}, pid ${pid})`;
@@ -119,6 +126,11 @@ describe('OllamaProcessModule', () => {
     const service = await startService({ OLLAMA_URL: emulator.url, OLLAMA_BIN: FAKE_OLLAMA, OLLAMA_PID_FILE: pidFile });
     services.push(service);
     await service.waitForLog(isUpLine(emulator.url, 'external'));
+    expect(await ollamaHealth(service.url)).toEqual({
+      status: 200,
+      ollama: expect.objectContaining({ status: 'up', url: emulator.url, ownership: 'external' }),
+    });
+    expect((await ollamaHealth(service.url)).ollama).not.toHaveProperty('pid');
 
     expect(await service.stop()).toEqual({ code: 0, signal: null });
     expect(await answers(emulator.url)).toBe(true);
@@ -200,8 +212,9 @@ describe('OllamaProcessModule', () => {
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     expect(metrics).toMatch(/^ollama_process_restarts_total 1$/m);
     expect(metrics).toMatch(/^ollama_up 1$/m);
-    expect(running.app.get(OllamaHealthIndicator).check()).toEqual({
-      ollama: expect.objectContaining({ status: 'up', ownership: 'owned', pid: second, restarts: 1 }),
+    expect(await ollamaHealth(running.url)).toEqual({
+      status: 200,
+      ollama: expect.objectContaining({ status: 'up', reachable: true, ownership: 'owned', pid: second, restarts: 1 }),
     });
 
     await running.close();
@@ -226,6 +239,10 @@ describe('OllamaProcessModule', () => {
     expect(running.app.get(OllamaHealthIndicator).check()).toEqual({
       ollama: expect.objectContaining({ status: 'down', message }),
     });
+    expect(await ollamaHealth(running.url)).toEqual({
+      status: 503,
+      ollama: expect.objectContaining({ status: 'down', reachable: false, message }),
+    });
   });
 
   it('keeps serving when a plain HTTP server holds the port, never starts Ollama there, and says so', async () => {
@@ -248,7 +265,8 @@ describe('OllamaProcessModule', () => {
     await eventually(() => supervisor.status().lastError === message, 'the port-held error');
 
     expect((await fetch(`${running.url}/health/live`)).status).toBe(200);
-    expect(running.app.get(OllamaHealthIndicator).check()).toEqual({
+    expect(await ollamaHealth(running.url)).toEqual({
+      status: 503,
       ollama: expect.objectContaining({ status: 'down', message }),
     });
     expect(supervisor.status().pid).toBeUndefined();
@@ -272,6 +290,10 @@ describe('OllamaProcessModule', () => {
       const next = await startService(env);
       services.push(next);
       await next.waitForLog(isUpLine(url, 'adopted', pid));
+      expect(await ollamaHealth(next.url)).toEqual({
+        status: 200,
+        ollama: expect.objectContaining({ status: 'up', ownership: 'adopted', pid, restarts: 0 }),
+      });
       expect(next.logs.some((record) => record.msg?.startsWith(`started '`))).toBe(false);
       expect(ollamaProcessesOn(port).sort()).toEqual([pid, runner].sort());
       expect(readPid(env.OLLAMA_PID_FILE)).toBe(pid);
