@@ -24,15 +24,16 @@ function requestIdOf(req: IncomingMessage): string {
  * both start from here, so the tests exercise what production runs.
  */
 export async function createApp(): Promise<NestFastifyApplication> {
-  const settings = parseEnvironment(process.env).app;
+  const config = parseEnvironment(process.env);
   const adapter = new FastifyAdapter({
-    ...serverLimits(parseEnvironment(process.env)),
-    bodyLimit: settings.bodyLimitBytes,
+    ...serverLimits(config),
+    bodyLimit: config.app.bodyLimitBytes,
     genReqId: requestIdOf,
     requestIdHeader: false,
     logger: false,
-    // Idle keep-alive sockets must not hold the process open at shutdown; busy ones are drained.
-    forceCloseConnections: 'idle',
+    // Requests are drained before the server closes (GracefulShutdown, LlmService.drain); what is still
+    // connected then is idle or stuck, and must not hold the process for a keep-alive timeout.
+    forceCloseConnections: true,
     return503OnClosing: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {

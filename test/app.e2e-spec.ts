@@ -53,3 +53,53 @@ describe('the application', () => {
     expect(text).toContain('process_resident_memory_bytes');
   });
 });
+
+describe('the application with a small body limit', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({
+      BODY_LIMIT_BYTES: '2048',
+      OLLAMA_URL: 'http://127.0.0.1:9',
+      OLLAMA_AUTO_START: 'false',
+    });
+  });
+
+  afterAll(async () => {
+    await running.close();
+  });
+
+  it('refuses a body over BODY_LIMIT_BYTES with 413 naming the limit', async () => {
+    const response = await fetch(`${running.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'x'.repeat(4096) }),
+    });
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { message: string; statusCode: number; error: string };
+    expect(body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+    expect(body.message).toBe('request body is larger than 2048 bytes (BODY_LIMIT_BYTES); send a smaller body');
+  });
+
+  it('refuses a body that is not JSON with 415 naming the content type to send', async () => {
+    const response = await fetch(`${running.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: '<message>hi</message>',
+    });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { message: string }).message).toBe(
+      "unsupported Content-Type 'application/xml'; send the body as application/json",
+    );
+  });
+
+  it('refuses malformed JSON with 400', async () => {
+    const response = await fetch(`${running.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message": ',
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toMatch(/JSON/);
+  });
+});

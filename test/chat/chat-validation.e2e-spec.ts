@@ -177,7 +177,7 @@ describe('POST /chat body limit', () => {
     expect(await response.json()).toEqual({
       statusCode: 413,
       error: 'Payload Too Large',
-      message: expect.stringMatching(/too large/i),
+      message: 'request body is larger than 2048 bytes (BODY_LIMIT_BYTES); send a smaller body',
       requestId: 'too-large',
     });
     expect(gateway.emulator.stats.requests.chat ?? 0).toBe(0);

@@ -39,21 +39,21 @@ function isHealthCheckResult(response: unknown): response is object {
   );
 }
 
-/** Fastify's own errors that reach us before routing; their texts say what to fix. */
-const FASTIFY_MESSAGES: Record<string, string> = {
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'request body is empty; send a JSON object',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported Content-Type; send application/json',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body that was sent',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'request body is not valid JSON',
-};
-
-function isFastifyError(error: unknown): error is { code: string; statusCode: number; message: string } {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as { code?: unknown }).code === 'string' &&
-    typeof (error as { statusCode?: unknown }).statusCode === 'number'
-  );
+/**
+ * Fastify's own refusals (body too large, wrong content type, unreadable JSON) reach the filter as plain
+ * `HttpException`s that Nest made from them, with Fastify's text. These say what to fix instead.
+ */
+function parserMessage(status: number, request: FastifyRequest, bodyLimitBytes: number): string | undefined {
+  switch (status) {
+    case 413:
+      return `request body is larger than ${bodyLimitBytes} bytes (BODY_LIMIT_BYTES); send a smaller body`;
+    case 415: {
+      const type = String(request.headers['content-type'] ?? 'none').split(';')[0];
+      return `unsupported Content-Type '${type}'; send the body as application/json`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 function messageOf(response: string | object): string {
@@ -127,21 +127,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (status >= 500) {
         this.logger.error({ err: exception, reqId: request.id }, 'request failed');
       }
+      if (exception.constructor === HttpException) {
+        const message = parserMessage(status, request, this.app.bodyLimitBytes);
+        if (message !== undefined) {
+          return { status, message, headers };
+        }
+      }
       if (status === 404 && exception.constructor === NotFoundException) {
         const path = request.url.split('?')[0];
         return { status, message: `no route ${request.method} ${path}; see /docs for the API`, headers };
       }
       return { status, message: messageOf(response), headers };
-    }
-    if (isFastifyError(exception) && exception.statusCode >= 400 && exception.statusCode < 500) {
-      return {
-        status: exception.statusCode,
-        message:
-          exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-            ? `request body is larger than ${this.app.bodyLimitBytes} bytes (BODY_LIMIT_BYTES); send a smaller body`
-            : (FASTIFY_MESSAGES[exception.code] ?? 'the request could not be read; check its headers and body'),
-        headers: {},
-      };
     }
     this.logger.error({ err: exception, reqId: request.id }, 'unexpected error');
     return {
