@@ -19,10 +19,9 @@ const DESCRIPTION = [
   'When `API_KEYS` is set, `/chat` and `/risk/assess` need `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
 ].join('\n');
 
-/** swagger-ui's static files, taken from the copy that `@nestjs/swagger` itself depends on. */
+/** swagger-ui's static files (a dependency of ours, at the version `@nestjs/swagger` uses). */
 function swaggerUiDistDir(): string {
-  const swaggerPackage = dirname(require.resolve('@nestjs/swagger/package.json'));
-  return dirname(require.resolve('swagger-ui-dist/package.json', { paths: [swaggerPackage] }));
+  return dirname(require.resolve('swagger-ui-dist/package.json'));
 }
 
 const UI_ASSETS: Record<string, string> = {
