@@ -20,27 +20,31 @@ function pathOf(parent: string, key: string | number): string {
  * `maxDepth`. Walks iteratively, so a deep body cannot exhaust the stack here either.
  */
 export function unsafeBodyProblem(body: unknown, maxDepth = MAX_BODY_DEPTH): string | undefined {
-  const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
+  if (typeof body !== 'object' || body === null) {
+    return undefined;
+  }
+  // Only containers are queued: a long array of numbers costs one pass and no allocation.
+  const pending: Array<{ value: object; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { value, path, depth } = next;
-    if (typeof value !== 'object' || value === null) {
-      continue;
-    }
     if (depth >= maxDepth) {
       return `request body nests deeper than ${maxDepth} levels`;
     }
     if (Array.isArray(value)) {
-      value.forEach((item: unknown, index) =>
-        pending.push({ value: item, path: pathOf(path, index), depth: depth + 1 }),
-      );
+      value.forEach((item: unknown, index) => {
+        if (typeof item === 'object' && item !== null) {
+          pending.push({ value: item, path: pathOf(path, index), depth: depth + 1 });
+        }
+      });
       continue;
     }
-    for (const key of Object.keys(value)) {
-      const keyPath = pathOf(path, key);
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
       if (RESERVED_KEYS.has(key)) {
-        return `property ${keyPath} is not accepted: __proto__, constructor and prototype are reserved names`;
+        return `property ${pathOf(path, key)} is not accepted: __proto__, constructor and prototype are reserved names`;
       }
-      pending.push({ value: (value as Record<string, unknown>)[key], path: keyPath, depth: depth + 1 });
+      if (typeof item === 'object' && item !== null) {
+        pending.push({ value: item, path: pathOf(path, key), depth: depth + 1 });
+      }
     }
   }
   return undefined;
