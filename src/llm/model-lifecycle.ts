@@ -62,6 +62,8 @@ export class ModelLifecycle {
   private lastUseAt = 0;
   private callsInFlight = 0;
   private cycle?: AbortController;
+  /** What the lifecycle was doing, so that a failure can be told in those terms. */
+  private step: 'checking' | 'pulling' | 'loading' = 'checking';
   /** True while the loop waits out a backoff, which Ollama coming back should cut short. */
   private backingOff = false;
   private running?: Promise<void>;
@@ -209,6 +211,7 @@ export class ModelLifecycle {
     if (this.state !== 'starting') {
       this.setState('loading');
     }
+    this.step = 'checking';
     if (!(await this.isPresent(signal))) {
       if (!this.ollama.autoPull) {
         throw new LifecycleProblem(
@@ -232,6 +235,7 @@ export class ModelLifecycle {
    * OLLAMA_LOAD_TIMEOUT is aborted, and the lifecycle retries it (Ollama resumes partial downloads).
    */
   private async pullModel(signal: AbortSignal): Promise<void> {
+    this.step = 'pulling';
     this.pull = { percent: 0, status: 'starting' };
     this.setState('pulling');
     this.logger.log(`model ${this.model} is not in Ollama; pulling it`);
@@ -292,6 +296,7 @@ export class ModelLifecycle {
    * next request would pay for it again.
    */
   private async load(): Promise<void> {
+    this.step = 'loading';
     this.setState('loading');
     await this.warmUp();
   }
@@ -424,23 +429,26 @@ export class ModelLifecycle {
   }
 
   private summarize(error: unknown): string {
-    if (isOllamaFailure(error)) {
-      switch (error.kind) {
-        case 'timeout':
-          return `loading ${this.model} took longer than ${this.ollama.loadTimeoutMs} ms (OLLAMA_LOAD_TIMEOUT)`;
-        case 'unreachable':
-          return `Ollama is not answering at ${this.endpoint.baseUrl}`;
-        case 'model_not_found':
-          return `model ${this.model} is not in Ollama`;
-        case 'busy':
-          return 'Ollama is busy';
-        case 'upstream':
-        case 'protocol':
-        case 'aborted':
-          return `preparing ${this.model} failed: ${error.message}`;
-      }
+    const doing = this.step === 'checking' ? 'listing the models of Ollama' : `${this.step} ${this.model}`;
+    if (!isOllamaFailure(error)) {
+      return `${doing} failed unexpectedly`;
     }
-    return `preparing ${this.model} failed`;
+    switch (error.kind) {
+      case 'timeout':
+        return this.step === 'loading'
+          ? `loading ${this.model} took longer than ${this.ollama.loadTimeoutMs} ms (OLLAMA_LOAD_TIMEOUT)`
+          : `${doing} timed out`;
+      case 'unreachable':
+        return `Ollama is not answering at ${this.endpoint.baseUrl}`;
+      case 'model_not_found':
+        return `model ${this.model} is not in Ollama`;
+      case 'busy':
+        return `Ollama was too busy for ${doing}`;
+      case 'upstream':
+      case 'protocol':
+      case 'aborted':
+        return `${doing} failed: ${error.message}`;
+    }
   }
 }
 

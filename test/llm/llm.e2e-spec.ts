@@ -109,14 +109,14 @@ describe(LlmService.name, () => {
           if (pull !== undefined && percents.at(-1) !== pull.percent) {
             percents.push(pull.percent);
           }
-          return harness?.llm.status().state === 'ready';
+          return harness?.statesSeen.at(-1) === 'ready';
         },
         30_000,
       );
 
       expect(harness.statesSeen).toContain('pulling');
       expect(harness.statesSeen.indexOf('pulling')).toBeLessThan(harness.statesSeen.lastIndexOf('ready'));
-      expect(harness.statesSeen.at(-1)).toBe('ready');
+      expect(harness.statesSeen.slice(harness.statesSeen.indexOf('pulling'))).not.toContain('degraded');
       expect(percents.length).toBeGreaterThan(1);
       expect([...percents].sort((a, b) => a - b)).toEqual(percents);
       expect(harness.emulator.stats.requests.pull).toBe(1);
@@ -136,6 +136,15 @@ describe(LlmService.name, () => {
       expect(harness.emulator.stats.requests.pull).toBeUndefined();
       expect(harness.emulator.stats.requests.chat).toBeUndefined();
       expect(await counterValue(harness.metrics, 'llm_requests_rejected_total', { reason: 'not_ready' })).toBe(1);
+    });
+
+    it('with LLM_WARMUP_BLOCKING starts listening only once the model is warm', async () => {
+      harness = await startHarness({ LLM_WARMUP_BLOCKING: 'true', LLM_KEEP_WARM: 'false' }, { loadTimeMs: 1_000 });
+
+      expect(harness.llm.status()).toMatchObject({ state: 'ready', warm: true });
+      expect(harness.emulator.stats.loads).toBe(1);
+      const ready = await fetch(`${harness.running.url}/health/llm`);
+      expect(ready.status).toBe(200);
     });
 
     it('refuses requests with not_ready and the state while the model loads', async () => {
