@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '../common/errors';
 import { parseEnvironment } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
@@ -91,7 +92,13 @@ describe(LlmService.name, () => {
     );
   }
 
+  let warn: jest.SpyInstance;
+
   beforeEach(() => {
+    for (const level of ['log', 'debug', 'error'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+    }
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     chat = jest.fn().mockResolvedValue(reply());
     lifecycle = new FakeLifecycle();
     metrics = new MetricsService();
@@ -100,6 +107,7 @@ describe(LlmService.name, () => {
 
   afterEach(async () => {
     await service?.onApplicationShutdown();
+    jest.restoreAllMocks();
   });
 
   it('maps Ollama nanosecond durations to millisecond timings and names the configured model', async () => {
@@ -190,6 +198,13 @@ describe(LlmService.name, () => {
     const failure = create().chat({ messages: [] }, CALL);
     await expect(failure).rejects.toBeInstanceOf(BadGatewayError);
     await expect(failure).rejects.toThrow('the model server failed to answer (HTTP 500)');
+    await expect(failure).rejects.not.toThrow('memory');
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({
+        err: expect.objectContaining({ detail: 'model requires more system memory (9 GiB) than is available' }),
+      }),
+      'Ollama failed the request',
+    );
   });
 
   it('maps a timeout to UpstreamTimeoutError naming OLLAMA_TIMEOUT', async () => {

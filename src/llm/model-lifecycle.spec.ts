@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { parseEnvironment } from '../config/environment';
 import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
 import { ModelLifecycle, keepWarmPlan } from './model-lifecycle';
@@ -175,6 +176,9 @@ describe(ModelLifecycle.name, () => {
   const advance = (ms = 1): Promise<void> => jest.advanceTimersByTimeAsync(ms);
 
   beforeEach(() => {
+    for (const level of ['log', 'warn', 'debug', 'error'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+    }
     jest.useFakeTimers();
     ollama = new FakeOllama();
     endpoint = new FakeEndpoint();
