@@ -302,7 +302,7 @@ export class LlmService
     };
   }
 
-  /** Why the circuit is open, and when it will let a request through. */
+  /** Why the circuit is open, in the words `/health/llm` reports. */
   circuitMessage(): string {
     return `circuit open after ${this.llm.circuitFailureThreshold} consecutive upstream failures`;
   }
