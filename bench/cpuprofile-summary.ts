@@ -2,7 +2,7 @@
  * Summarises a `.cpuprofile` written by `node --cpu-prof`: the functions with the most self time, and
  * the same time grouped by origin (a package, Node's internals, the service's own modules, GC).
  *
- *   node --require ./test/support/register-ts.js bench/cpuprofile-summary.ts <file.cpuprofile> [--top 30]
+ *   node --require ./test/support/register-ts.js bench/cpuprofile-summary.ts <file.cpuprofile> [--top 30] [--focus TEXT] [--skip-ms N]
  */
 import { parseArgs } from 'node:util';
 import { summarizeProfile } from './lib/cpuprofile';
@@ -11,14 +11,25 @@ import { formatTable, print } from './lib/results';
 function main(): void {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
-    options: { top: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } },
+    options: {
+      top: { type: 'string', default: '30' },
+      focus: { type: 'string' },
+      'skip-ms': { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
   });
   const path = positionals[0];
   if (path === undefined) {
-    throw new Error('usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--json]');
+    throw new Error(
+      'usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--focus TEXT] [--skip-ms N] [--json]',
+    );
   }
-  const summary = summarizeProfile(path, Number(values.top));
+  const summary = summarizeProfile(path, {
+    top: Number(values.top),
+    focus: values.focus,
+    skipMs: Number(values['skip-ms']),
+  });
   if (values.json) {
     print(JSON.stringify(summary, null, 2));
     return;
@@ -36,6 +47,17 @@ function main(): void {
     formatTable([
       ['self time by function', 'ms', '% of busy'],
       ...summary.byFunction.map((r) => [r.name, r.selfMs, r.busyPercent]),
+    ]),
+  );
+  print();
+  print(
+    formatTable([
+      [
+        `total time, callees included${values.focus === undefined ? '' : ` (matching ${values.focus})`}`,
+        'ms',
+        '% of busy',
+      ],
+      ...summary.inclusive.map((r) => [r.name, r.selfMs, r.busyPercent]),
     ]),
   );
 }

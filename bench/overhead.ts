@@ -6,7 +6,7 @@
  *   - sequential requests, one at a time, alternating direct and service;
  *   - streaming time to first token (NDJSON first line against the first SSE delta);
  *   - closed-loop load with autocannon at several concurrencies (rounds alternate the order);
- *   - the service's RSS idle and under the heaviest load.
+ *   - the service's RSS idle and under the heaviest load, and its CPU time per request.
  * Writes bench/results/overhead-<date>.json and docs/benchmarks/overhead.svg.
  *
  *   node --require ./test/support/register-ts.js bench/overhead.ts [--duration 5] [--rounds 2] [--cpu-prof]
@@ -17,13 +17,20 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarizeProfile } from './lib/cpuprofile';
 import { BenchClient } from './lib/http';
-import { runLoad, type LoadRun } from './lib/load';
 import { LoadSampler, machineFacts, waitForQuiet } from './lib/machine';
-import { ProcessGroup, REPO_ROOT, type EmulatorProcess, type ServiceProcess } from './lib/processes';
+import {
+  measureFirstPiece,
+  measureLoad,
+  measureSequential,
+  type LoadResult,
+  type SequentialResult,
+} from './lib/measure';
+import { ProcessGroup, REPO_ROOT, type ServiceProcess } from './lib/processes';
 import { formatTable, print, writeResultJson } from './lib/results';
 import { defaultWorkDir, startStack, stopOnSignal } from './lib/stack';
 import { round, roundSummary, summarize, type Summary } from './lib/stats';
 import { renderBarChart } from './lib/svg-chart';
+import { MESSAGE, directTarget, fixedLatencyEmulator, serviceTarget, upstreamChatBody } from './lib/targets';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhead.ts [options]
   --upstream-ms N     latency of a non-streamed chat at the emulator (default 50)
@@ -38,13 +45,12 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhea
   --cold-samples N    requests after the first one that make the steady state (default 20)
   --repo DIR          build the service from this tree (default: this repository)
   --work-dir DIR      build, service log and profiles (default: <tmp>/llm-gateway-bench)
-  --cpu-prof          run the service with --cpu-prof and summarise the profile at the end
+  --cpu-prof          run the service with --cpu-prof and summarise the profile of the load phase
   --wait-quiet S      first wait up to S seconds for the 1-minute load average to stay below 1 for 60 s
-  --label TEXT        stored with the results (e.g. "baseline", "keep-alive patch")
+  --label TEXT        stored with the results (e.g. "baseline")
   --out FILE          results file (default bench/results/overhead-<date>.json)
   --chart FILE        chart file (default docs/benchmarks/overhead.svg); --no-chart to skip it`;
 
-const MESSAGE = 'Explain duration risk in two sentences.';
 /** Unmeasured requests per target before the sequential and streaming measurements. */
 const WARM_REQUESTS = 20;
 const READY_DEADLINE_MS = 120_000;
@@ -70,7 +76,7 @@ interface Settings {
   chart?: string;
 }
 
-function positiveInt(name: string, text: string, min = 1): number {
+function wholeNumber(name: string, text: string, min = 1): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min) {
     throw new Error(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`);
@@ -108,35 +114,24 @@ function parseSettings(argv: string[]): Settings | undefined {
     return undefined;
   }
   return {
-    upstreamMs: positiveInt('upstream-ms', values['upstream-ms']),
-    tokens: positiveInt('tokens', values.tokens),
-    sequential: positiveInt('sequential', values.sequential),
-    ttft: positiveInt('ttft', values.ttft),
-    concurrency: values.concurrency.split(',').map((c) => positiveInt('concurrency', c.trim())),
-    durationSeconds: positiveInt('duration', values.duration),
-    warmupSeconds: positiveInt('warmup', values.warmup, 0),
-    rounds: positiveInt('rounds', values.rounds),
-    coldLoadMs: positiveInt('cold-load-ms', values['cold-load-ms'], 0),
-    coldSamples: positiveInt('cold-samples', values['cold-samples']),
+    upstreamMs: wholeNumber('upstream-ms', values['upstream-ms']),
+    tokens: wholeNumber('tokens', values.tokens),
+    sequential: wholeNumber('sequential', values.sequential),
+    ttft: wholeNumber('ttft', values.ttft),
+    concurrency: values.concurrency.split(',').map((c) => wholeNumber('concurrency', c.trim())),
+    durationSeconds: wholeNumber('duration', values.duration),
+    warmupSeconds: wholeNumber('warmup', values.warmup, 0),
+    rounds: wholeNumber('rounds', values.rounds),
+    coldLoadMs: wholeNumber('cold-load-ms', values['cold-load-ms'], 0),
+    coldSamples: wholeNumber('cold-samples', values['cold-samples']),
     repo: values.repo,
     workDir: values['work-dir'],
     cpuProf: values['cpu-prof'],
-    waitQuietSeconds: positiveInt('wait-quiet', values['wait-quiet'], 0),
+    waitQuietSeconds: wholeNumber('wait-quiet', values['wait-quiet'], 0),
     label: values.label,
     out: values.out,
     chart: values['no-chart'] ? undefined : (values.chart ?? join(REPO_ROOT, 'docs', 'benchmarks', 'overhead.svg')),
   };
-}
-
-/** `n` tokens as the emulator cuts them (short words with their leading space). */
-function fixedReply(n: number): string {
-  return Array.from({ length: n }, (_, i) => (i === 0 ? 'word' : ' word')).join('');
-}
-
-function expectOk(what: string, status: number, body: string): void {
-  if (status !== 200) {
-    throw new Error(`${what} answered ${status}: ${body.slice(0, 500)}`);
-  }
 }
 
 interface ColdStart {
@@ -149,208 +144,69 @@ interface ColdStart {
   idleRssAtReadyMiB: number;
 }
 
-async function measureColdStart(service: ServiceProcess, client: BenchClient, samples: number): Promise<ColdStart> {
-  const started = Date.now();
-  for (;;) {
-    if (!service.isRunning) {
-      throw new Error('the service exited before it was ready');
+/** Polls readiness every 10 ms, sends the first chat the moment it is ready, then `samples` more. */
+async function measureColdStart(service: ServiceProcess, samples: number): Promise<ColdStart> {
+  const client = new BenchClient(service.url);
+  try {
+    const started = Date.now();
+    for (;;) {
+      if (!service.isRunning) {
+        throw new Error('the service exited before it was ready');
+      }
+      const { status } = await client.get('/health/ready');
+      if (status === 200) {
+        break;
+      }
+      if (status === 404) {
+        throw new Error('the service has no GET /health/ready');
+      }
+      if (Date.now() - started > READY_DEADLINE_MS) {
+        throw new Error(`/health/ready did not answer 200 within ${READY_DEADLINE_MS} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const { status } = await client.get('/health/ready');
-    if (status === 200) {
-      break;
+    const readyAfterListenMs = Date.now() - started;
+    const idleRssAtReadyMiB = service.rssMiB();
+    const send = async (): Promise<number> => {
+      const response = await client.postJson('/chat', { message: MESSAGE });
+      if (response.status !== 200) {
+        throw new Error(`POST /chat answered ${response.status}: ${response.body.slice(0, 500)}`);
+      }
+      return response.ms;
+    };
+    const firstMs = await send();
+    const steady: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      steady.push(await send());
     }
-    if (status === 404) {
-      throw new Error('the service has no GET /health/ready');
-    }
-    if (Date.now() - started > READY_DEADLINE_MS) {
-      throw new Error(`/health/ready did not answer 200 within ${READY_DEADLINE_MS} ms`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    const summary = summarize(steady);
+    return {
+      readyAfterListenMs,
+      firstMs: round(firstMs),
+      steadyMedianMs: round(summary.median),
+      ratio: round(firstMs / summary.median),
+      steady: roundSummary(summary),
+      idleRssAtReadyMiB: round(idleRssAtReadyMiB, 1),
+    };
+  } finally {
+    client.close();
   }
-  const readyAfterListenMs = Date.now() - started;
-  const idleRssAtReadyMiB = service.rssMiB();
-  const first = await client.postJson('/chat', { message: MESSAGE });
-  expectOk('the first POST /chat', first.status, first.body);
-  const steady: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const next = await client.postJson('/chat', { message: MESSAGE });
-    expectOk('POST /chat', next.status, next.body);
-    steady.push(next.ms);
-  }
-  const summary = summarize(steady);
-  return {
-    readyAfterListenMs,
-    firstMs: round(first.ms),
-    steadyMedianMs: round(summary.median),
-    ratio: round(first.ms / summary.median),
-    steady: roundSummary(summary),
-    idleRssAtReadyMiB: round(idleRssAtReadyMiB, 1),
-  };
 }
 
-/** The body the service sent for its last chat, so that direct requests are the same request. */
-async function upstreamChatBody(emulator: EmulatorProcess): Promise<Record<string, unknown>> {
-  const stats = await emulator.stats();
-  const last = stats.lastRequests.filter((r) => r.endpoint === 'chat').pop()?.body;
-  if (typeof last !== 'object' || last === null) {
-    throw new Error('the emulator saw no chat request from the service');
-  }
-  return last as Record<string, unknown>;
-}
-
-interface Pair {
-  direct: Summary;
-  service: Summary;
-  overhead: { p50: number; p99: number; mean: number };
-}
-
-function pair(direct: number[], service: number[]): Pair {
-  const d = summarize(direct);
-  const s = summarize(service);
-  return {
-    direct: roundSummary(d),
-    service: roundSummary(s),
-    overhead: { p50: round(s.p50 - d.p50), p99: round(s.p99 - d.p99), mean: round(s.mean - d.mean) },
-  };
-}
-
-async function measureSequential(
-  direct: BenchClient,
-  service: BenchClient,
-  directBody: unknown,
-  count: number,
-): Promise<Pair> {
-  const d: number[] = [];
-  const s: number[] = [];
-  for (let i = 0; i < WARM_REQUESTS + count; i++) {
-    const a = await direct.postJson('/api/chat', directBody);
-    expectOk('POST /api/chat (direct)', a.status, a.body);
-    const b = await service.postJson('/chat', { message: MESSAGE });
-    expectOk('POST /chat', b.status, b.body);
-    if (i >= WARM_REQUESTS) {
-      d.push(a.ms);
-      s.push(b.ms);
-    }
-  }
-  return pair(d, s);
-}
-
-function ndjsonFirstLine(text: string): boolean {
-  return text.includes('\n');
-}
-
-function sseFirstDelta(text: string): boolean {
-  const at = text.indexOf('data: {"delta"');
-  return at >= 0 && text.indexOf('\n\n', at) >= 0;
-}
-
-async function measureTimeToFirstToken(
-  direct: BenchClient,
-  service: BenchClient,
-  directBody: Record<string, unknown>,
-  count: number,
-): Promise<Pair> {
-  const d: number[] = [];
-  const s: number[] = [];
-  const streamed = { ...directBody, stream: true };
-  for (let i = 0; i < WARM_REQUESTS + count; i++) {
-    const a = await direct.postStream('/api/chat', streamed, ndjsonFirstLine);
-    expectOk('streamed POST /api/chat (direct)', a.status, a.body);
-    const b = await service.postStream('/chat', { message: MESSAGE, stream: true }, sseFirstDelta);
-    expectOk('streamed POST /chat', b.status, b.body);
-    if (!b.body.includes('event: done')) {
-      throw new Error(`the service's stream ended without event: done: ${b.body.slice(-300)}`);
-    }
-    if (i >= WARM_REQUESTS) {
-      d.push(a.firstPieceMs);
-      s.push(b.firstPieceMs);
-    }
-  }
-  return pair(d, s);
-}
-
-interface LoadPoint {
-  concurrency: number;
-  direct: { p50: number; p99: number; mean: number; rps: number; requests: number; errors: number };
-  service: { p50: number; p99: number; mean: number; rps: number; requests: number; errors: number };
+interface Comparison<T> {
+  direct: T;
+  service: T;
   overhead: { p50: number; p99: number };
+}
+
+interface LoadPoint extends Comparison<LoadResult> {
+  concurrency: number;
+  /** Service req/s divided by direct req/s. */
   throughputRatio: number;
 }
 
-function merge(runs: LoadRun[]): LoadPoint['direct'] {
-  const latencies = runs.flatMap((r) => r.latencies);
-  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
-  const summary = summarize(latencies);
-  return {
-    p50: round(summary.p50),
-    p99: round(summary.p99),
-    mean: round(summary.mean),
-    rps: round(latencies.length / seconds, 1),
-    requests: latencies.length,
-    errors: runs.reduce((sum, r) => sum + r.errors, 0),
-  };
-}
-
-interface RssUnderLoad {
-  maxMiB: number;
-  meanMiB: number;
-  samples: number;
-}
-
-async function measureLoad(
-  settings: Settings,
-  emulatorUrl: string,
-  service: ServiceProcess,
-  directBody: unknown,
-): Promise<{ points: LoadPoint[]; rss: RssUnderLoad }> {
-  const heaviest = Math.max(...settings.concurrency);
-  const rss: number[] = [];
-  const points: LoadPoint[] = [];
-  for (const connections of settings.concurrency) {
-    const runs: Record<'direct' | 'service', LoadRun[]> = { direct: [], service: [] };
-    for (let round = 0; round < settings.rounds; round++) {
-      const order: Array<'direct' | 'service'> = round % 2 === 0 ? ['direct', 'service'] : ['service', 'direct'];
-      for (const target of order) {
-        const sampler =
-          target === 'service' && connections === heaviest
-            ? setInterval(() => rss.push(service.rssMiB()), RSS_SAMPLE_MS)
-            : undefined;
-        try {
-          const run = await runLoad(
-            target === 'direct'
-              ? { url: `${emulatorUrl}/api/chat`, body: directBody }
-              : { url: `${service.url}/chat`, body: { message: MESSAGE } },
-            connections,
-            settings.durationSeconds,
-            settings.warmupSeconds,
-          );
-          runs[target].push(run);
-          print(
-            `  c=${connections} round ${round + 1} ${target}: ${run.latencies.length} responses, ${run.errors} errors`,
-          );
-        } finally {
-          clearInterval(sampler);
-        }
-      }
-    }
-    const direct = merge(runs.direct);
-    const viaService = merge(runs.service);
-    points.push({
-      concurrency: connections,
-      direct,
-      service: viaService,
-      overhead: { p50: round(viaService.p50 - direct.p50), p99: round(viaService.p99 - direct.p99) },
-      throughputRatio: round(viaService.rps / direct.rps, 4),
-    });
-  }
-  return {
-    points,
-    rss: {
-      maxMiB: round(Math.max(...rss), 1),
-      meanMiB: round(rss.reduce((sum, v) => sum + v, 0) / rss.length, 1),
-      samples: rss.length,
-    },
-  };
+function overheadOf(direct: { p50: number; p99: number }, service: { p50: number; p99: number }) {
+  return { p50: round(service.p50 - direct.p50), p99: round(service.p99 - direct.p99) };
 }
 
 function newestProfile(dir: string): string | undefined {
@@ -364,9 +220,14 @@ function newestProfile(dir: string): string | undefined {
   }
 }
 
-function chart(settings: Settings, sequential: Pair, points: LoadPoint[], footnote: string): string {
+function chart(
+  settings: Settings,
+  sequential: Comparison<SequentialResult>,
+  points: LoadPoint[],
+  footnote: string,
+): string {
   const groups = [
-    { label: 'sequential', d: sequential.direct, s: sequential.service },
+    { label: 'sequential', d: sequential.direct.latency, s: sequential.service.latency },
     ...points.map((p) => ({ label: `c=${p.concurrency}`, d: p.direct, s: p.service })),
   ];
   return renderBarChart(
@@ -410,8 +271,8 @@ async function main(): Promise<void> {
     quiet = await waitForQuiet(1, 60, settings.waitQuietSeconds);
     print(quiet ? 'quiet' : `still busy (load ${loadavg()[0]?.toFixed(2)}); measuring anyway`);
   }
-  const load = new LoadSampler();
-  load.start();
+  const loadSampler = new LoadSampler();
+  loadSampler.start();
   const group = new ProcessGroup();
   stopOnSignal(group);
   const profileDir = join(settings.workDir, 'profiles');
@@ -423,105 +284,138 @@ async function main(): Promise<void> {
     const { emulator, service } = await startStack(group, {
       repo: settings.repo,
       workDir: settings.workDir,
-      emulator: {
-        loadTimeMs: settings.coldLoadMs,
-        tokenDelayMs: settings.upstreamMs / settings.tokens,
-        replyText: fixedReply(settings.tokens),
-        // Unlimited parallel requests: the emulator must not queue what the load generator sends.
-        numParallel: 0,
-      },
+      emulator: fixedLatencyEmulator(settings.upstreamMs, settings.tokens, settings.coldLoadMs),
       nodeArgs: settings.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     });
-    const serviceClient = new BenchClient(service.url);
-    const directClient = new BenchClient(emulator.url);
-    try {
-      print('cold start ...');
-      const coldStart = await measureColdStart(service, serviceClient, settings.coldSamples);
-      const directBody = await upstreamChatBody(emulator);
-      print(`sequential (${settings.sequential} per target) ...`);
-      const sequential = await measureSequential(directClient, serviceClient, directBody, settings.sequential);
-      print(`time to first token (${settings.ttft} per target) ...`);
-      const ttft = await measureTimeToFirstToken(directClient, serviceClient, directBody, settings.ttft);
-      directClient.close();
-      serviceClient.close();
-      print('load ...');
-      const { points, rss } = await measureLoad(settings, emulator.url, service, directBody);
-      const serviceExitCode = await service.stop();
-      await emulator.stop();
-      const loadAverage = load.stop();
-      const targets = {
-        p99OverheadAtC16Ms: points.find((p) => p.concurrency === 16)?.overhead.p99,
-        worstThroughputRatio: Math.min(...points.map((p) => p.throughputRatio)),
-        coldStartRatio: coldStart.ratio,
-        idleRssMiB: coldStart.idleRssAtReadyMiB,
-      };
-      const result = {
-        bench: 'overhead',
-        label: settings.label,
-        date: new Date().toISOString(),
-        machine,
-        loadAverage,
-        quietBeforeStart: quiet,
-        settings: { ...settings, repo: relative(REPO_ROOT, settings.repo) || '.', workDir: undefined },
-        serviceEnv: 'see bench/lib/processes.ts BENCH_SERVICE_ENV',
-        upstreamBody: directBody,
-        coldStart,
-        sequential,
-        timeToFirstToken: ttft,
-        concurrency: points,
-        rss: { idleAtReadyMiB: coldStart.idleRssAtReadyMiB, underLoad: rss },
-        serviceExitCode,
-        targets,
-      };
-      report(result.coldStart, sequential, ttft, points, rss, targets, loadAverage);
-      const written = writeResultJson('overhead', result, settings.out);
-      print(`\nresults: ${relative(process.cwd(), written)}`);
-      if (settings.chart !== undefined) {
-        const footnote = `${machine.nproc} × ${machine.cpuModel}, Node ${machine.nodeVersion}, load average ${loadAverage.mean} (max ${loadAverage.max}); ${settings.rounds} × ${settings.durationSeconds} s per target and concurrency`;
-        mkdirSync(join(settings.chart, '..'), { recursive: true });
-        writeFileSync(settings.chart, chart(settings, sequential, points, footnote));
-        print(`chart:   ${relative(process.cwd(), settings.chart)}`);
+    print('cold start ...');
+    const coldStart = await measureColdStart(service, settings.coldSamples);
+    const upstreamBody = await upstreamChatBody(emulator);
+    const direct = directTarget(emulator, upstreamBody);
+    const viaService = serviceTarget('service', service, emulator);
+    const targets = [direct, viaService];
+
+    print(`sequential (${settings.sequential} per target) ...`);
+    const seq = await measureSequential(targets, settings.sequential, WARM_REQUESTS);
+    const sequential: Comparison<SequentialResult> = {
+      direct: seq['direct'],
+      service: seq['service'],
+      overhead: overheadOf(seq['direct'].latency, seq['service'].latency),
+    };
+    print(`time to first token (${settings.ttft} per target) ...`);
+    const first = await measureFirstPiece(targets, settings.ttft, WARM_REQUESTS);
+    const ttft: Comparison<Summary> = {
+      direct: first['direct'],
+      service: first['service'],
+      overhead: overheadOf(first['direct'], first['service']),
+    };
+
+    print('load ...');
+    const loadStartedAfterMs = performance.now() - service.startedAt;
+    const heaviest = Math.max(...settings.concurrency);
+    const rss: number[] = [];
+    const points: LoadPoint[] = [];
+    for (const connections of settings.concurrency) {
+      const results = await measureLoad(targets, {
+        connections,
+        rounds: settings.rounds,
+        seconds: settings.durationSeconds,
+        warmupSeconds: settings.warmupSeconds,
+        around: (target) => {
+          if (target !== viaService || connections !== heaviest) {
+            return undefined;
+          }
+          const timer = setInterval(() => rss.push(service.rssMiB()), RSS_SAMPLE_MS);
+          return () => clearInterval(timer);
+        },
+        onRun: (target, roundIndex, run) =>
+          print(
+            `  c=${connections} round ${roundIndex + 1} ${target.name}: ${run.latencies.length} responses, ${run.errors} errors`,
+          ),
+      });
+      const d = results['direct'];
+      const s = results['service'];
+      points.push({
+        concurrency: connections,
+        direct: d,
+        service: s,
+        overhead: overheadOf(d, s),
+        throughputRatio: round(s.rps / d.rps, 4),
+      });
+    }
+    const rssUnderLoad = {
+      maxMiB: round(Math.max(...rss), 1),
+      meanMiB: round(rss.reduce((sum, v) => sum + v, 0) / rss.length, 1),
+      samples: rss.length,
+    };
+    const serviceExitCode = await service.stop();
+    await emulator.stop();
+    const loadAverage = loadSampler.stop();
+
+    const goals = {
+      p99OverheadAtC16Ms: points.find((p) => p.concurrency === 16)?.overhead.p99,
+      worstThroughputRatio: Math.min(...points.map((p) => p.throughputRatio)),
+      coldStartRatio: coldStart.ratio,
+      idleRssMiB: coldStart.idleRssAtReadyMiB,
+    };
+    const result = {
+      bench: 'overhead',
+      label: settings.label,
+      date: new Date().toISOString(),
+      machine,
+      loadAverage,
+      quietBeforeStart: quiet,
+      settings: { ...settings, repo: relative(REPO_ROOT, settings.repo) || '.', workDir: undefined },
+      upstreamBody,
+      coldStart,
+      sequential,
+      timeToFirstToken: ttft,
+      concurrency: points,
+      rss: { idleAtReadyMiB: coldStart.idleRssAtReadyMiB, underLoad: rssUnderLoad },
+      serviceExitCode,
+      goals,
+    };
+    report(result);
+    const written = writeResultJson('overhead', result, settings.out);
+    print(`\nresults: ${relative(process.cwd(), written)}`);
+    if (settings.chart !== undefined) {
+      const footnote =
+        `${machine.nproc} × ${machine.cpuModel}, Node ${machine.nodeVersion}, load average ${loadAverage.mean} ` +
+        `(max ${loadAverage.max}); ${settings.rounds} × ${settings.durationSeconds} s per target and concurrency`;
+      mkdirSync(join(settings.chart, '..'), { recursive: true });
+      writeFileSync(settings.chart, chart(settings, sequential, points, footnote));
+      print(`chart:   ${relative(process.cwd(), settings.chart)}`);
+    }
+    if (settings.cpuProf) {
+      const profile = newestProfile(profileDir);
+      if (profile === undefined) {
+        print('no CPU profile was written');
+      } else {
+        printProfile(profile, loadStartedAfterMs);
       }
-      if (settings.cpuProf) {
-        const profile = newestProfile(profileDir);
-        if (profile === undefined) {
-          print('no CPU profile was written');
-        } else {
-          printProfile(profile);
-        }
-      }
-    } finally {
-      directClient.close();
-      serviceClient.close();
     }
   } finally {
-    load.stop();
+    loadSampler.stop();
     await group.stopAll();
   }
 }
 
-function report(
-  coldStart: ColdStart,
-  sequential: Pair,
-  ttft: Pair,
-  points: LoadPoint[],
-  rss: RssUnderLoad,
-  targets: Record<string, number | undefined>,
-  loadAverage: { mean: number; max: number },
-): void {
+interface Report {
+  coldStart: ColdStart;
+  sequential: Comparison<SequentialResult>;
+  timeToFirstToken: Comparison<Summary>;
+  concurrency: LoadPoint[];
+  rss: { idleAtReadyMiB: number; underLoad: { maxMiB: number; meanMiB: number } };
+  loadAverage: { mean: number; max: number };
+  goals: Record<string, number | undefined>;
+}
+
+function report({ coldStart, sequential, timeToFirstToken: ttft, concurrency, rss, loadAverage, goals }: Report): void {
+  const seq = { d: sequential.direct.latency, s: sequential.service.latency };
   print('\nlatency in ms; overhead = service − direct');
   print(
     formatTable([
       ['measurement', 'direct p50', 'service p50', 'direct p99', 'service p99', 'overhead p50', 'overhead p99'],
-      [
-        'sequential',
-        sequential.direct.p50,
-        sequential.service.p50,
-        sequential.direct.p99,
-        sequential.service.p99,
-        sequential.overhead.p50,
-        sequential.overhead.p99,
-      ],
+      ['sequential', seq.d.p50, seq.s.p50, seq.d.p99, seq.s.p99, sequential.overhead.p50, sequential.overhead.p99],
       [
         'stream: first token',
         ttft.direct.p50,
@@ -533,7 +427,8 @@ function report(
       ],
     ]),
   );
-  print('\nclosed-loop load (autocannon)');
+  print(`service CPU per sequential request: ${sequential.service.cpuMsPerRequest['service']} ms`);
+  print('\nclosed-loop load (autocannon); CPU = CPU time per request of the service (service runs) / emulator');
   print(
     formatTable([
       [
@@ -546,9 +441,11 @@ function report(
         'direct req/s',
         'service req/s',
         'ratio',
+        'service CPU',
+        'emulator CPU',
         'errors',
       ],
-      ...points.map((p) => [
+      ...concurrency.map((p) => [
         p.concurrency,
         p.direct.p50,
         p.service.p50,
@@ -558,21 +455,27 @@ function report(
         p.direct.rps,
         p.service.rps,
         p.throughputRatio,
+        p.service.cpuMsPerRequest['service'] ?? Number.NaN,
+        p.direct.cpuMsPerRequest['emulator'] ?? Number.NaN,
         `${p.direct.errors}/${p.service.errors}`,
       ]),
     ]),
   );
   print(
-    `\ncold start: first /chat after ready ${coldStart.firstMs} ms, median of the next ${coldStart.steady.count} ${coldStart.steadyMedianMs} ms, ratio ${coldStart.ratio}`,
+    `\ncold start: first /chat after ready ${coldStart.firstMs} ms, median of the next ${coldStart.steady.count} ` +
+      `${coldStart.steadyMedianMs} ms, ratio ${coldStart.ratio}`,
   );
-  print(`RSS: idle ${coldStart.idleRssAtReadyMiB} MiB, under load max ${rss.maxMiB} MiB (mean ${rss.meanMiB})`);
+  print(
+    `RSS: idle ${rss.idleAtReadyMiB} MiB, under load max ${rss.underLoad.maxMiB} MiB (mean ${rss.underLoad.meanMiB})`,
+  );
   print(`load average during the run: mean ${loadAverage.mean}, max ${loadAverage.max}`);
-  print(`targets: ${JSON.stringify(targets)}`);
+  print(`goals: ${JSON.stringify(goals)}`);
 }
 
-function printProfile(path: string): void {
-  const summary = summarizeProfile(path, 25);
-  print(`\nCPU profile ${path}: ${summary.busyMs} ms busy of ${summary.totalMs} ms`);
+/** `skipMs`: the service's start-up and the measurements before the load, left out of the tables. */
+function printProfile(path: string, skipMs: number): void {
+  const summary = summarizeProfile(path, { top: 25, skipMs });
+  print(`\nCPU profile ${path} (load phase, after ${Math.round(skipMs)} ms): ${summary.busyMs} ms busy`);
   print(
     formatTable([
       ['self time by origin', 'ms', '% busy'],
@@ -586,6 +489,7 @@ function printProfile(path: string): void {
       ...summary.byFunction.map((r) => [r.name, r.selfMs, r.busyPercent]),
     ]),
   );
+  print(`\nmore: bench/cpuprofile-summary.ts ${path} --skip-ms ${Math.round(skipMs)} [--focus TEXT]`);
 }
 
 main().catch((error: unknown) => {

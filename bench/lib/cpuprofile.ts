@@ -5,6 +5,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -31,6 +32,8 @@ export interface ProfileSummary {
   byFunction: SelfTime[];
   /** The same samples grouped by where the code lives: a package, Node's internals, the service, GC. */
   byOrigin: SelfTime[];
+  /** Time with the function anywhere on the stack (callees included), recursion counted once. */
+  inclusive: SelfTime[];
 }
 
 const SPECIAL = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
@@ -86,19 +89,37 @@ function toTable(times: Map<string, number>, busyMs: number, top: number): SelfT
     .slice(0, top);
 }
 
-export function summarizeProfile(path: string, top = 30): ProfileSummary {
+export interface SummaryOptions {
+  /** Rows per table. */
+  top?: number;
+  /** When given, `inclusive` lists only functions whose name or location contains it. */
+  focus?: string;
+  /** Ignores the samples of the first milliseconds of the profile (the process's start-up). */
+  skipMs?: number;
+}
+
+export function summarizeProfile(path: string, { top = 30, focus, skipMs = 0 }: SummaryOptions = {}): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) {
+      parentOf.set(child, node.id);
+    }
+  }
   const selfUs = new Map<number, number>();
   // timeDeltas[i] is the time since the previous sample: it is spent where sample i - 1 was taken.
+  let elapsedUs = profile.timeDeltas[0] ?? 0;
   for (let i = 1; i < profile.samples.length; i++) {
+    elapsedUs += profile.timeDeltas[i] ?? 0;
     const id = profile.samples[i - 1];
-    if (id !== undefined) {
+    if (id !== undefined && elapsedUs >= skipMs * 1000) {
       selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
     }
   }
   const byFunction = new Map<string, number>();
   const byOrigin = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   let idleMs = 0;
   let totalMs = 0;
   for (const [id, us] of selfUs) {
@@ -116,6 +137,18 @@ export function summarizeProfile(path: string, top = 30): ProfileSummary {
     byFunction.set(key, (byFunction.get(key) ?? 0) + ms);
     const origin = originOf(node.callFrame);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + ms);
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      if (frame !== undefined && frame.functionName !== '(root)') {
+        onStack.add(functionKey(frame));
+      }
+    }
+    for (const name of onStack) {
+      if (focus === undefined || name.includes(focus)) {
+        inclusive.set(name, (inclusive.get(name) ?? 0) + ms);
+      }
+    }
   }
   const busyMs = totalMs - idleMs;
   return {
@@ -124,5 +157,6 @@ export function summarizeProfile(path: string, top = 30): ProfileSummary {
     busyMs: Math.round(busyMs),
     byFunction: toTable(byFunction, busyMs, top),
     byOrigin: toTable(byOrigin, busyMs, top),
+    inclusive: toTable(inclusive, busyMs, top),
   };
 }

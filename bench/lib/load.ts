@@ -19,6 +19,8 @@ export interface LoadRun {
   seconds: number;
   /** Answers that were not 2xx, socket errors and timeouts, over the whole run. */
   errors: number;
+  /** Every answer of the whole run, warm-up included (to divide the CPU time of a process by). */
+  responses: number;
 }
 
 /** A request that takes longer than this counts as an error. */
@@ -37,6 +39,7 @@ export function runLoad(
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
     let non2xx = 0;
+    let responses = 0;
     const started = performance.now();
     const measureFrom = started + warmupSeconds * 1000;
     let lastResponse = measureFrom;
@@ -59,10 +62,12 @@ export function runLoad(
           latencies,
           seconds: Math.max(lastResponse - measureFrom, 1) / 1000,
           errors: non2xx + result.errors,
+          responses,
         });
       },
     );
     instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+      responses++;
       if (statusCode < 200 || statusCode > 299) {
         non2xx++;
         return;

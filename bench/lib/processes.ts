@@ -4,7 +4,7 @@
  * the whole group with it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,6 +35,8 @@ export class ProcessGroup {
 /** A child in its own process group: SIGTERM to the group, SIGKILL after a grace period. */
 export class ManagedProcess {
   readonly exited: Promise<number | null>;
+  /** `performance.now()` just after the spawn. */
+  readonly startedAt = performance.now();
   private running = true;
 
   constructor(
@@ -68,6 +70,24 @@ export class ManagedProcess {
       throw new Error(`no VmRSS in /proc/${this.pid}/status`);
     }
     return Number(match[1]) / 1024;
+  }
+
+  /**
+   * CPU time the process has used so far, in milliseconds: the sum over its threads of the time on a
+   * CPU (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds). Unlike latency it hardly depends on what
+   * else runs on the machine, so it shows a cost even when the machine is busy.
+   */
+  cpuMs(): number {
+    const tasks = `/proc/${this.pid}/task`;
+    let ns = 0;
+    for (const tid of readdirSync(tasks)) {
+      try {
+        ns += Number(readFileSync(`${tasks}/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    return ns / 1e6;
   }
 
   /** SIGTERM to the group, SIGKILL if it is still there after the grace period. Safe to call twice. */
