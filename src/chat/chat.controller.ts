@@ -15,10 +15,10 @@ import type { Readable } from 'node:stream';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { ChatService } from './chat.service';
-import { abortOnClientDisconnect } from './client-disconnect';
+import { abortOnClientDisconnect } from '../common/http/client-disconnect';
 import { ChatRequestDto } from './dto/chat-request.dto';
 import { ChatDoneDto, ChatResponseDto } from './dto/chat-response.dto';
-import { EVENT_STREAM_HEADERS, toEventStream } from './server-sent-events';
+import { EVENT_STREAM_HEADERS, toEventStream } from '../common/http/server-sent-events';
 
 const STREAM_DESCRIPTION = [
   'With `"stream": true` the answer is `text/event-stream`: one `data: {"delta": "<text>"}` event per',

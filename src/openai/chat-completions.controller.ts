@@ -13,7 +13,9 @@ import type { Readable } from 'node:stream';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { parseChatCompletionRequest } from './chat-completion-request';
 import { ChatCompletionsService } from './chat-completions.service';
-import { EVENT_STREAM_HEADERS, abortOnClientDisconnect, toEventStream } from './event-stream';
+import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { EVENT_STREAM_HEADERS, toEventStream } from '../common/http/server-sent-events';
+import { formatEvent } from './event-stream';
 import { OpenAiExceptionFilter } from './openai-exception.filter';
 import {
   ApiOpenAiErrors,
@@ -69,6 +71,6 @@ export class ChatCompletionsController {
     }
     const events = await this.completions.stream(parsed, context);
     void reply.headers(EVENT_STREAM_HEADERS);
-    return toEventStream(events);
+    return toEventStream(events, formatEvent);
   }
 }

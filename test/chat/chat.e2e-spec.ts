@@ -130,7 +130,7 @@ describe(ChatController.name, () => {
       );
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(response.headers.get('cache-control')).toBe('no-cache, no-store');
       expect(response.headers.get('x-accel-buffering')).toBe('no');
       expect(response.headers.get('x-request-id')).toBe('sse-1');
       expect(response.headers.get('x-response-time')).toMatch(/ms$/);

@@ -39,7 +39,7 @@ describe('the OpenAI-compatible routes on the wire', () => {
       const response = await post(gateway, { model: MODEL, messages: [{ role: 'user', content: 'Hi' }], stream: true });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(response.headers.get('cache-control')).toBe('no-cache, no-store');
       expect(response.headers.get('x-accel-buffering')).toBe('no');
       expect(response.headers.get('x-request-id')).toEqual(expect.any(String));
       const data = dataOf(await response.text());

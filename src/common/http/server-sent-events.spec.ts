@@ -52,7 +52,7 @@ describe('EVENT_STREAM_HEADERS', () => {
   it('asks caches and proxies not to hold the stream back', () => {
     expect(EVENT_STREAM_HEADERS).toEqual({
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
+      'cache-control': 'no-cache, no-store',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });

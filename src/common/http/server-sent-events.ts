@@ -12,7 +12,8 @@ export interface ServerSentEvent {
  */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
+  // no-store: nothing between us and the client keeps a copy of an answer.
+  'cache-control': 'no-cache, no-store',
   connection: 'keep-alive',
   'x-accel-buffering': 'no',
 };
@@ -24,13 +25,17 @@ export function formatServerSentEvent({ event, data }: ServerSentEvent): string 
 
 /**
  * The wire form of an event stream, for a handler to return: Fastify writes it chunk by chunk and,
- * when the client goes away, destroys it, which ends the iteration of `events` (`return()`).
- * `events` must not throw; a failure should already be its last event.
+ * when the client goes away, destroys it, which ends the iteration of `events` (`return()`) and so the
+ * model call. `events` must not throw; a failure should already be its last event. `format` frames one
+ * event (the default writes `event:`/`data:` lines; OpenAI's stream has its own framing).
  */
-export function toEventStream(events: AsyncIterable<ServerSentEvent>): Readable {
+export function toEventStream<T = ServerSentEvent>(
+  events: AsyncIterable<T>,
+  format: (event: T) => string = formatServerSentEvent as (event: T) => string,
+): Readable {
   async function* frames(): AsyncGenerator<string> {
     for await (const event of events) {
-      yield formatServerSentEvent(event);
+      yield format(event);
     }
   }
   return Readable.from(frames(), { objectMode: false });
