@@ -14,15 +14,9 @@ import {
   MaxLength,
   Min,
   MinLength,
-  ValidateIf,
   ValidateNested,
 } from 'class-validator';
-
-/**
- * Like `@IsOptional()`, but only for a field that is absent: an explicit `null` is a value of the wrong
- * type and gets the field's own validation message, never a silent default.
- */
-const IsOptional = (): PropertyDecorator => ValidateIf((_object, value) => value !== undefined);
+import { IsOptional } from '../../common/validation/is-optional.decorator';
 
 export const MAX_EVIDENCE_ITEMS = 50;
 export const MIN_PRICES = 3;
