@@ -1,13 +1,13 @@
 /**
- * A/B test of a change: builds the service from two trees (say this repository and a worktree with a
- * patch), starts both in front of one fixed-latency emulator, and measures the emulator directly and
- * both services interleaved (sequential, then autocannon rounds whose order rotates), so that a busy
- * machine hits all three alike. Reports latency, overhead against direct, req/s, the CPU time each
- * service spends per request and its RSS.
+ * A/B(/C...) test of changes: builds the service from several trees (say this repository and a
+ * worktree with a patch), starts them all in front of one fixed-latency emulator, and measures the
+ * emulator directly and every variant interleaved (sequential, then autocannon rounds whose order
+ * rotates), so that a busy machine hits all of them alike. Reports latency, overhead against direct,
+ * req/s, the CPU time each variant spends per request and its RSS.
  *
- *   node --require ./test/support/register-ts.js bench/compare.ts --b /tmp/bench-wt [--a .] [--label-b "patch"]
+ *   node --require ./test/support/register-ts.js bench/compare.ts --variant main=. --variant patched=/tmp/bench-wt
  */
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchClient } from './lib/http';
 import { LoadSampler, machineFacts } from './lib/machine';
@@ -15,7 +15,6 @@ import { measureLoad, measureSequential, type LoadResult, type Target } from './
 import {
   buildService,
   ProcessGroup,
-  REPO_ROOT,
   startEmulator,
   startService,
   type EmulatorProcess,
@@ -26,18 +25,20 @@ import { defaultWorkDir, stopOnSignal } from './lib/stack';
 import { round } from './lib/stats';
 import { directTarget, fixedLatencyEmulator, MESSAGE, serviceTarget, upstreamChatBody } from './lib/targets';
 
-const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare.ts --b DIR [options]
-  --a DIR, --b DIR          the two trees to build (default --a: this repository)
-  --label-a, --label-b      their names in the tables (default "a", "b")
+const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare.ts --variant NAME=DIR ... [options]
+  --variant NAME=DIR        a tree to build and measure, under NAME (two or more)
   --upstream-ms N           latency of a non-streamed chat at the emulator (default 50)
   --tokens N                tokens in the emulator's fixed reply (default 5)
   --sequential N            sequential requests per target (default 200)
-  --concurrency LIST        autocannon connections (default 16,64)
+  --concurrency LIST        autocannon connections, comma-separated; "" for none (default 16,64)
   --duration S, --warmup S  measured and unmeasured seconds per run (default 5, 1)
   --rounds N                runs per target and concurrency, order rotating (default 3)
-  --env K=V,K=V             extra environment for both services
+  --env K=V,K=V             extra environment for every variant
   --work-dir DIR            builds and logs (default: <tmp>/llm-gateway-bench/compare)
   --out FILE                results (default bench/results/compare-<date>.json)`;
+
+const SERVING_DEADLINE_MS = 120_000;
+const IDLE_SETTLE_MS = 10_000;
 
 function wholeNumber(name: string, text: string, min = 1): number {
   const value = Number(text);
@@ -47,7 +48,7 @@ function wholeNumber(name: string, text: string, min = 1): number {
   return value;
 }
 
-function parseEnv(text: string): Record<string, string> {
+function parsePairs(text: string): Record<string, string> {
   return Object.fromEntries(
     text
       .split(',')
@@ -56,6 +57,7 @@ function parseEnv(text: string): Record<string, string> {
   );
 }
 
+/** Waits for readiness and one successful chat, so that every variant starts the measurement warm. */
 async function waitUntilServing(service: ServiceProcess, deadlineMs: number): Promise<void> {
   const client = new BenchClient(service.url);
   const started = Date.now();
@@ -71,32 +73,37 @@ async function waitUntilServing(service: ServiceProcess, deadlineMs: number): Pr
       if (!service.isRunning || Date.now() - started > deadlineMs) {
         throw new Error(`${service.url} did not get ready within ${deadlineMs} ms`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
     }
   } finally {
     client.close();
   }
 }
 
+interface Variant {
+  name: string;
+  repo: string;
+  service: ServiceProcess;
+}
+
 async function startVariant(
   group: ProcessGroup,
+  name: string,
   repo: string,
   workDir: string,
   emulator: EmulatorProcess,
   env: Record<string, string>,
-): Promise<ServiceProcess> {
-  const built = buildService(repo, workDir);
-  return startService(group, { built, ollamaUrl: emulator.url, env, cwd: workDir });
+): Promise<Variant> {
+  const built = buildService(repo, join(workDir, name));
+  const service = await startService(group, { built, ollamaUrl: emulator.url, env, cwd: join(workDir, name) });
+  return { name, repo, service };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
-      a: { type: 'string', default: REPO_ROOT },
-      b: { type: 'string' },
-      'label-a': { type: 'string', default: 'a' },
-      'label-b': { type: 'string', default: 'b' },
+      variant: { type: 'string', multiple: true, default: [] },
       'upstream-ms': { type: 'string', default: '50' },
       tokens: { type: 'string', default: '5' },
       sequential: { type: 'string', default: '200' },
@@ -110,16 +117,23 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || values.b === undefined) {
+  const requested = values.variant.map((v) => {
+    const [name, dir] = [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)];
+    if (name === '' || dir === '' || name === 'direct') {
+      throw new Error(`--variant ${v}: expected NAME=DIR with a NAME other than "direct"`);
+    }
+    return { name, repo: resolve(dir) };
+  });
+  if (values.help || requested.length < 2 || new Set(requested.map((v) => v.name)).size !== requested.length) {
     print(USAGE);
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const labels = { a: values['label-a'], b: values['label-b'] };
-  if (labels.a === labels.b || labels.a === 'direct' || labels.b === 'direct') {
-    throw new Error('--label-a and --label-b must differ from each other and from "direct"');
-  }
-  const env = parseEnv(values.env);
+  const env = parsePairs(values.env);
+  const concurrencies = values.concurrency
+    .split(',')
+    .filter((c) => c.trim() !== '')
+    .map((c) => wholeNumber('concurrency', c.trim()));
   const group = new ProcessGroup();
   stopOnSignal(group);
   const loadSampler = new LoadSampler();
@@ -129,21 +143,26 @@ async function main(): Promise<void> {
       group,
       fixedLatencyEmulator(wholeNumber('upstream-ms', values['upstream-ms']), wholeNumber('tokens', values.tokens), 0),
     );
-    print(`building ${labels.a} (${values.a}) and ${labels.b} (${values.b}) ...`);
-    const a = await startVariant(group, values.a, join(values['work-dir'], 'a'), emulator, env);
-    const b = await startVariant(group, values.b, join(values['work-dir'], 'b'), emulator, env);
-    await Promise.all([waitUntilServing(a, 120_000), waitUntilServing(b, 120_000)]);
-    const idleRss = { [labels.a]: round(a.rssMiB(), 1), [labels.b]: round(b.rssMiB(), 1) };
+    const variants: Variant[] = [];
+    for (const { name, repo } of requested) {
+      print(`building ${name} from ${repo} ...`);
+      variants.push(await startVariant(group, name, repo, values['work-dir'], emulator, env));
+    }
+    await Promise.all(variants.map((v) => waitUntilServing(v.service, SERVING_DEADLINE_MS)));
+    // V8 gives back the memory of start-up garbage only after a while without allocations.
+    await new Promise((resolveWait) => setTimeout(resolveWait, IDLE_SETTLE_MS));
+    const idleRss = Object.fromEntries(variants.map((v) => [v.name, round(v.service.rssMiB(), 1)]));
     const upstreamBody = await upstreamChatBody(emulator);
-    const targetA = { ...serviceTarget(labels.a, a, emulator), processes: [a] };
-    const targetB = { ...serviceTarget(labels.b, b, emulator), processes: [b] };
-    const targets: Target[] = [directTarget(emulator, upstreamBody), targetA, targetB];
+    const targets: Target[] = [
+      directTarget(emulator, upstreamBody),
+      ...variants.map((v) => ({ ...serviceTarget(v.name, v.service, emulator), processes: [v.service] })),
+    ];
 
     const sequentialCount = wholeNumber('sequential', values.sequential);
     print(`sequential (${sequentialCount} per target) ...`);
     const sequential = await measureSequential(targets, sequentialCount, 20);
     const load: Array<{ concurrency: number; results: Record<string, LoadResult> }> = [];
-    for (const connections of values.concurrency.split(',').map((c) => wholeNumber('concurrency', c.trim()))) {
+    for (const connections of concurrencies) {
       const results = await measureLoad(targets, {
         connections,
         rounds: wholeNumber('rounds', values.rounds),
@@ -154,7 +173,7 @@ async function main(): Promise<void> {
       });
       load.push({ concurrency: connections, results });
     }
-    const loadedRss = { [labels.a]: round(a.rssMiB(), 1), [labels.b]: round(b.rssMiB(), 1) };
+    const loadedRss = Object.fromEntries(variants.map((v) => [v.name, round(v.service.rssMiB(), 1)]));
     const loadAverage = loadSampler.stop();
 
     const d = sequential['direct'].latency;
@@ -163,9 +182,18 @@ async function main(): Promise<void> {
     );
     print(
       formatTable([
-        ['target', 'p50', 'p99', 'mean', 'overhead p50', 'overhead p99', 'service CPU/req', 'RSS idle MiB'],
+        [
+          'target',
+          'p50',
+          'p99',
+          'mean',
+          'overhead p50',
+          'overhead p99',
+          'service CPU/req',
+          `RSS idle ${IDLE_SETTLE_MS / 1000} s MiB`,
+        ],
         ['direct', d.p50, d.p99, d.mean, '', '', '', ''],
-        ...[labels.a, labels.b].map((name) => {
+        ...variants.map(({ name }) => {
           const s = sequential[name];
           return [
             name,
@@ -187,7 +215,7 @@ async function main(): Promise<void> {
         formatTable([
           ['target', 'p50', 'p99', 'req/s', 'overhead p50', 'overhead p99', 'req/s ratio', 'service CPU/req', 'errors'],
           ['direct', direct.p50, direct.p99, direct.rps, '', '', '', '', direct.errors],
-          ...[labels.a, labels.b].map((name) => {
+          ...variants.map(({ name }) => {
             const r = results[name];
             return [
               name,
@@ -212,8 +240,8 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         machine: machineFacts(),
         loadAverage,
-        variants: { [labels.a]: values.a, [labels.b]: values.b },
-        settings: { ...values, help: undefined },
+        variants: Object.fromEntries(variants.map((v) => [v.name, v.repo])),
+        settings: { ...values, variant: undefined, help: undefined },
         sequential,
         load,
         rss: { idle: idleRss, afterLoad: loadedRss },

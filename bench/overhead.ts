@@ -43,6 +43,7 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhea
   --rounds N          runs per target and concurrency, alternating which goes first (default 2)
   --cold-load-ms N    the emulator's model load time, so that a cold model would show (default 1500)
   --cold-samples N    requests after the first one that make the steady state (default 20)
+  --idle-settle S     seconds without traffic before the idle RSS is read (default 10)
   --repo DIR          build the service from this tree (default: this repository)
   --work-dir DIR      build, service log and profiles (default: <tmp>/llm-gateway-bench)
   --cpu-prof          run the service with --cpu-prof and summarise the profile of the load phase
@@ -67,6 +68,7 @@ interface Settings {
   rounds: number;
   coldLoadMs: number;
   coldSamples: number;
+  idleSettleSeconds: number;
   repo: string;
   workDir: string;
   cpuProf: boolean;
@@ -98,6 +100,7 @@ function parseSettings(argv: string[]): Settings | undefined {
       rounds: { type: 'string', default: '2' },
       'cold-load-ms': { type: 'string', default: '1500' },
       'cold-samples': { type: 'string', default: '20' },
+      'idle-settle': { type: 'string', default: '10' },
       repo: { type: 'string', default: REPO_ROOT },
       'work-dir': { type: 'string', default: defaultWorkDir() },
       'cpu-prof': { type: 'boolean', default: false },
@@ -124,6 +127,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     rounds: wholeNumber('rounds', values.rounds),
     coldLoadMs: wholeNumber('cold-load-ms', values['cold-load-ms'], 0),
     coldSamples: wholeNumber('cold-samples', values['cold-samples']),
+    idleSettleSeconds: wholeNumber('idle-settle', values['idle-settle'], 0),
     repo: values.repo,
     workDir: values['work-dir'],
     cpuProf: values['cpu-prof'],
@@ -290,6 +294,10 @@ async function main(): Promise<void> {
     print('cold start ...');
     const coldStart = await measureColdStart(service, settings.coldSamples);
     const upstreamBody = await upstreamChatBody(emulator);
+    // V8 gives back the memory of start-up garbage only after a while without allocations.
+    print(`idle for ${settings.idleSettleSeconds} s ...`);
+    await new Promise((resolve) => setTimeout(resolve, settings.idleSettleSeconds * 1000));
+    const idleRssSettledMiB = round(service.rssMiB(), 1);
     const direct = directTarget(emulator, upstreamBody);
     const viaService = serviceTarget('service', service, emulator);
     const targets = [direct, viaService];
@@ -355,7 +363,7 @@ async function main(): Promise<void> {
       p99OverheadAtC16Ms: points.find((p) => p.concurrency === 16)?.overhead.p99,
       worstThroughputRatio: Math.min(...points.map((p) => p.throughputRatio)),
       coldStartRatio: coldStart.ratio,
-      idleRssMiB: coldStart.idleRssAtReadyMiB,
+      idleRssMiB: idleRssSettledMiB,
     };
     const result = {
       bench: 'overhead',
@@ -370,7 +378,12 @@ async function main(): Promise<void> {
       sequential,
       timeToFirstToken: ttft,
       concurrency: points,
-      rss: { idleAtReadyMiB: coldStart.idleRssAtReadyMiB, underLoad: rssUnderLoad },
+      rss: {
+        idleAtReadyMiB: coldStart.idleRssAtReadyMiB,
+        idleSettledMiB: idleRssSettledMiB,
+        idleSettleSeconds: settings.idleSettleSeconds,
+        underLoad: rssUnderLoad,
+      },
       serviceExitCode,
       goals,
     };
@@ -404,7 +417,12 @@ interface Report {
   sequential: Comparison<SequentialResult>;
   timeToFirstToken: Comparison<Summary>;
   concurrency: LoadPoint[];
-  rss: { idleAtReadyMiB: number; underLoad: { maxMiB: number; meanMiB: number } };
+  rss: {
+    idleAtReadyMiB: number;
+    idleSettledMiB: number;
+    idleSettleSeconds: number;
+    underLoad: { maxMiB: number; meanMiB: number };
+  };
   loadAverage: { mean: number; max: number };
   goals: Record<string, number | undefined>;
 }
