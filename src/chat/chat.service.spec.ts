@@ -1,68 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '../common/errors';
 import type { LlmService } from '../llm/llm.service';
-import type { LlmCallOptions, LlmChatRequest, LlmChatResult, LlmStreamEvent } from '../llm/llm.types';
 import { ChatService, ChatStreamEvent, toLlmMessages } from './chat.service';
 import type { ChatRequestDto } from './dto/chat-request.dto';
-
-const RESULT: LlmChatResult = {
-  content: 'Hello there.',
-  model: 'llama3.1:latest',
-  doneReason: 'stop',
-  usage: { promptTokens: 12, completionTokens: 3 },
-  timings: { totalMs: 40, queueMs: 1, loadMs: 2, promptEvalMs: 5, evalMs: 30, tokensPerSecond: 100 },
-};
-
-/** Stands in for `LlmService`: records calls and plays back scripted answers. */
-class FakeLlmService {
-  readonly model = RESULT.model;
-  readonly calls: Array<{ request: LlmChatRequest; options: LlmCallOptions }> = [];
-  chatResult: LlmChatResult | Error = RESULT;
-  streamStart: Error | undefined;
-  streamEvents: Array<LlmStreamEvent | Error> = [
-    { type: 'delta', text: 'Hello' },
-    { type: 'delta', text: '' },
-    { type: 'delta', text: ' there.' },
-    { type: 'done', result: { model: RESULT.model, doneReason: 'stop', usage: RESULT.usage, timings: RESULT.timings } },
-  ];
-  /** Set when the consumer stopped iterating before the end. */
-  returnedEarly = false;
-
-  async chat(request: LlmChatRequest, options: LlmCallOptions): Promise<LlmChatResult> {
-    this.calls.push({ request, options });
-    if (this.chatResult instanceof Error) {
-      throw this.chatResult;
-    }
-    return this.chatResult;
-  }
-
-  async stream(request: LlmChatRequest, options: LlmCallOptions): Promise<AsyncIterable<LlmStreamEvent>> {
-    this.calls.push({ request, options });
-    if (this.streamStart) {
-      throw this.streamStart;
-    }
-    const events = this.streamEvents;
-    const onEarlyReturn = (): void => {
-      this.returnedEarly = true;
-    };
-    return (async function* () {
-      let completed = false;
-      try {
-        for (const event of events) {
-          if (event instanceof Error) {
-            throw event;
-          }
-          yield event;
-        }
-        completed = true;
-      } finally {
-        if (!completed) {
-          onEarlyReturn();
-        }
-      }
-    })();
-  }
-}
+import { FAKE_RESULT as RESULT, FakeLlmService } from '../../test/support/fake-llm-service';
 
 async function collect(events: AsyncIterable<ChatStreamEvent>): Promise<ChatStreamEvent[]> {
   const all: ChatStreamEvent[] = [];

@@ -2,78 +2,15 @@ import { Logger } from '@nestjs/common';
 import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '../common/errors';
 import type { OllamaConfig } from '../config/configuration';
 import type { LlmService } from '../llm/llm.service';
-import type { LlmCallOptions, LlmChatRequest, LlmChatResult, LlmStreamEvent } from '../llm/llm.types';
+import type { LlmChatRequest } from '../llm/llm.types';
 import type { ChatCompletionRequest } from './chat-completion-request';
 import { ChatCompletionsService, METRICS_ENDPOINT } from './chat-completions.service';
 import { OpenAiRequestError } from './openai-error';
 import type { ChatCompletionChunk, ChatCompletionStreamEvent } from './openai.types';
 import { ServedModel } from './served-model';
+import { FAKE_DONE as DONE, FAKE_RESULT as RESULT, FakeLlmService } from '../../test/support/fake-llm-service';
 
 const MODEL = 'llama3.1:latest';
-
-const RESULT: LlmChatResult = {
-  content: 'Hello there.',
-  model: MODEL,
-  doneReason: 'stop',
-  usage: { promptTokens: 12, completionTokens: 3 },
-  timings: { totalMs: 40, queueMs: 1, loadMs: 2, promptEvalMs: 5, evalMs: 30, tokensPerSecond: 100 },
-};
-
-const DONE: LlmStreamEvent = {
-  type: 'done',
-  result: { model: MODEL, doneReason: 'stop', usage: RESULT.usage, timings: RESULT.timings },
-};
-
-/** Stands in for `LlmService`: records calls and plays back scripted answers. */
-class FakeLlmService {
-  readonly model = MODEL;
-  readonly calls: Array<{ request: LlmChatRequest; options: LlmCallOptions }> = [];
-  chatResult: LlmChatResult | Error = RESULT;
-  streamStart: Error | undefined;
-  streamEvents: Array<LlmStreamEvent | Error> = [
-    { type: 'delta', text: 'Hello' },
-    { type: 'delta', text: '' },
-    { type: 'delta', text: ' there.' },
-    DONE,
-  ];
-  /** Set when the consumer stopped iterating before the end. */
-  returnedEarly = false;
-
-  async chat(request: LlmChatRequest, options: LlmCallOptions): Promise<LlmChatResult> {
-    this.calls.push({ request, options });
-    if (this.chatResult instanceof Error) {
-      throw this.chatResult;
-    }
-    return this.chatResult;
-  }
-
-  async stream(request: LlmChatRequest, options: LlmCallOptions): Promise<AsyncIterable<LlmStreamEvent>> {
-    this.calls.push({ request, options });
-    if (this.streamStart) {
-      throw this.streamStart;
-    }
-    const events = this.streamEvents;
-    const onEarlyReturn = (): void => {
-      this.returnedEarly = true;
-    };
-    return (async function* () {
-      let completed = false;
-      try {
-        for (const event of events) {
-          if (event instanceof Error) {
-            throw event;
-          }
-          yield event;
-        }
-        completed = true;
-      } finally {
-        if (!completed) {
-          onEarlyReturn();
-        }
-      }
-    })();
-  }
-}
 
 function request(overrides: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest {
   return {
