@@ -1,20 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { IncomingMessage, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { OllamaEmulator } from '../emulator/ollama-emulator';
-import { RunningApp, startApp } from '../support/app';
 
-export const MODEL = 'llama3.1:latest';
-
-/** The real application in front of an Ollama emulator, with the model warmed and counters zeroed. */
-export interface Gateway {
-  emulator: OllamaEmulator;
-  running: RunningApp;
-  url: string;
-  close(): Promise<void>;
-}
+export type { Gateway } from '../support/gateway';
+export { MODEL, startGateway } from '../support/gateway';
 
 /** Polls `check` until it returns true, or fails after `timeoutMs`. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -63,63 +51,6 @@ export function postDisconnectable(url: string, body: unknown): DisconnectableRe
   response.catch(() => undefined);
   outgoing.end(payload);
   return { response, disconnect: () => outgoing.destroy() };
-}
-
-/** Waits until an inference request is no longer refused as "not ready". */
-async function waitForModel(url: string): Promise<void> {
-  await eventually(async () => {
-    const ready = await fetch(`${url}/health/ready`);
-    if (ready.status === 200) {
-      return true;
-    }
-    if (ready.status !== 404) {
-      return false;
-    }
-    const chat = await postJson(`${url}/chat`, { message: 'warm?' });
-    await chat.arrayBuffer();
-    return chat.status !== 503;
-  }, 30_000);
-}
-
-/**
- * Starts an emulator and the application pointed at it (never starting or pulling an Ollama), waits
- * until the model is ready and zeroes the emulator's counters. `close()` is safe to call twice.
- */
-export async function startGateway(env: Record<string, string> = {}): Promise<Gateway> {
-  const emulator = new OllamaEmulator({ models: [MODEL] });
-  await emulator.start();
-  const workDir = mkdtempSync(join(tmpdir(), 'gateway-e2e-'));
-  let running: RunningApp | undefined;
-  try {
-    running = await startApp({
-      OLLAMA_URL: emulator.url,
-      OLLAMA_MODEL: MODEL,
-      OLLAMA_AUTO_START: 'false',
-      OLLAMA_AUTO_PULL: 'false',
-      OLLAMA_PID_FILE: join(workDir, 'ollama.pid'),
-      LLM_KEEP_WARM: 'false',
-      CIRCUIT_FAILURE_THRESHOLD: '1000',
-      ...env,
-    });
-    await waitForModel(running.url);
-  } catch (error) {
-    await running?.close();
-    await emulator.stop();
-    rmSync(workDir, { recursive: true, force: true });
-    throw error;
-  }
-  emulator.resetStats();
-  const app = running;
-  return {
-    emulator,
-    running: app,
-    url: app.url,
-    close: async () => {
-      await app.close();
-      await emulator.stop();
-      rmSync(workDir, { recursive: true, force: true });
-    },
-  };
 }
 
 export interface ParsedEvent {
