@@ -33,6 +33,7 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare
   --concurrency LIST        autocannon connections, comma-separated; "" for none (default 16,64)
   --duration S, --warmup S  measured and unmeasured seconds per run (default 5, 1)
   --rounds N                runs per target and concurrency, order rotating (default 3)
+  --node-args NAME=FLAGS    Node flags for one variant, e.g. "slim=--max-semi-space-size=4" (repeatable)
   --env K=V,K=V             extra environment for every variant
   --work-dir DIR            builds and logs (default: <tmp>/llm-gateway-bench/compare)
   --out FILE                results (default bench/results/compare-<date>.json)`;
@@ -88,14 +89,19 @@ interface Variant {
 
 async function startVariant(
   group: ProcessGroup,
-  name: string,
-  repo: string,
+  { name, repo, nodeArgs }: { name: string; repo: string; nodeArgs: string[] },
   workDir: string,
   emulator: EmulatorProcess,
   env: Record<string, string>,
 ): Promise<Variant> {
   const built = buildService(repo, join(workDir, name));
-  const service = await startService(group, { built, ollamaUrl: emulator.url, env, cwd: join(workDir, name) });
+  const service = await startService(group, {
+    built,
+    ollamaUrl: emulator.url,
+    env,
+    nodeArgs,
+    cwd: join(workDir, name),
+  });
   return { name, repo, service };
 }
 
@@ -111,6 +117,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '3' },
+      'node-args': { type: 'string', multiple: true, default: [] },
       env: { type: 'string', default: '' },
       'work-dir': { type: 'string', default: join(defaultWorkDir(), 'compare') },
       out: { type: 'string' },
@@ -122,7 +129,8 @@ async function main(): Promise<void> {
     if (name === '' || dir === '' || name === 'direct') {
       throw new Error(`--variant ${v}: expected NAME=DIR with a NAME other than "direct"`);
     }
-    return { name, repo: resolve(dir) };
+    const flags = values['node-args'].find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
+    return { name, repo: resolve(dir), nodeArgs: flags.split(' ').filter((f) => f !== '') };
   });
   if (values.help || requested.length < 2 || new Set(requested.map((v) => v.name)).size !== requested.length) {
     print(USAGE);
@@ -144,9 +152,9 @@ async function main(): Promise<void> {
       fixedLatencyEmulator(wholeNumber('upstream-ms', values['upstream-ms']), wholeNumber('tokens', values.tokens), 0),
     );
     const variants: Variant[] = [];
-    for (const { name, repo } of requested) {
-      print(`building ${name} from ${repo} ...`);
-      variants.push(await startVariant(group, name, repo, values['work-dir'], emulator, env));
+    for (const variant of requested) {
+      print(`building ${variant.name} from ${variant.repo} ${variant.nodeArgs.join(' ')} ...`);
+      variants.push(await startVariant(group, variant, values['work-dir'], emulator, env));
     }
     await Promise.all(variants.map((v) => waitUntilServing(v.service, SERVING_DEADLINE_MS)));
     // V8 gives back the memory of start-up garbage only after a while without allocations.
@@ -240,8 +248,8 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         machine: machineFacts(),
         loadAverage,
-        variants: Object.fromEntries(variants.map((v) => [v.name, v.repo])),
-        settings: { ...values, variant: undefined, help: undefined },
+        variants: requested,
+        settings: { ...values, variant: undefined, 'node-args': undefined, help: undefined },
         sequential,
         load,
         rss: { idle: idleRss, afterLoad: loadedRss },
