@@ -43,7 +43,7 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhea
   --rounds N          runs per target and concurrency, alternating which goes first (default 2)
   --cold-load-ms N    the emulator's model load time, so that a cold model would show (default 1500)
   --cold-samples N    requests after the first one that make the steady state (default 20)
-  --idle-settle S     seconds without traffic before the idle RSS is read (default 10)
+  --idle-settle S     seconds without traffic over which the idle RSS is sampled (default 30)
   --repo DIR          build the service from this tree (default: this repository)
   --work-dir DIR      build, service log and profiles (default: <tmp>/llm-gateway-bench)
   --cpu-prof          run the service with --cpu-prof and summarise the profile of the load phase
@@ -100,7 +100,7 @@ function parseSettings(argv: string[]): Settings | undefined {
       rounds: { type: 'string', default: '2' },
       'cold-load-ms': { type: 'string', default: '1500' },
       'cold-samples': { type: 'string', default: '20' },
-      'idle-settle': { type: 'string', default: '10' },
+      'idle-settle': { type: 'string', default: '30' },
       repo: { type: 'string', default: REPO_ROOT },
       'work-dir': { type: 'string', default: defaultWorkDir() },
       'cpu-prof': { type: 'boolean', default: false },
@@ -310,10 +310,15 @@ async function main(): Promise<void> {
     print('cold start ...');
     const coldStart = await measureColdStart(service, emulator, settings.coldSamples);
     const upstreamBody = await upstreamChatBody(emulator);
-    // V8 gives back the memory of start-up garbage only after a while without allocations.
+    // V8 gives back the memory of start-up garbage only after a while without allocations (its memory
+    // reducer), at a moment of its choosing: the idle RSS is the lowest of one sample a second.
     print(`idle for ${settings.idleSettleSeconds} s ...`);
-    await new Promise((resolve) => setTimeout(resolve, settings.idleSettleSeconds * 1000));
-    const idleRssSettledMiB = round(service.rssMiB(), 1);
+    const idleSamples: number[] = [];
+    for (let i = 0; i < settings.idleSettleSeconds; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idleSamples.push(service.rssMiB());
+    }
+    const idleRssSettledMiB = round(Math.min(...idleSamples, service.rssMiB()), 1);
     const direct = directTarget(emulator, upstreamBody);
     const viaService = serviceTarget('service', service, emulator);
     const targets = [direct, viaService];

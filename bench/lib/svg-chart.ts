@@ -36,6 +36,12 @@ function niceStep(span: number, count: number): number {
   return nice * power;
 }
 
+/** Tick labels with as many decimals as the step needs, no more. */
+function formatTick(value: number, step: number): string {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+  return value.toFixed(decimals);
+}
+
 function formatValue(value: number): string {
   const abs = Math.abs(value);
   return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
@@ -61,7 +67,7 @@ function renderPanel(panel: Panel, offsetX: number): string {
     const ty = y(tick);
     parts.push(`<line x1="${x0}" x2="${x0 + plotWidth}" y1="${ty}" y2="${ty}" stroke="#e3e3e3"/>`);
     parts.push(
-      `<text x="${x0 - 6}" y="${ty + 4}" text-anchor="end" font-size="11" ${FONT}>${formatValue(tick)}</text>`,
+      `<text x="${x0 - 6}" y="${ty + 4}" text-anchor="end" font-size="11" ${FONT}>${formatTick(tick, step)}</text>`,
     );
   }
   parts.push(`<line x1="${x0}" x2="${x0}" y1="${MARGIN.top}" y2="${MARGIN.top + plotHeight}" stroke="#333"/>`);
