@@ -35,6 +35,7 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare
   --rounds N                runs per target and concurrency, order rotating (default 3)
   --node-args NAME=FLAGS    Node flags for one variant, e.g. "slim=--max-semi-space-size=4" (repeatable)
   --env K=V,K=V             extra environment for every variant
+  --env-for NAME=K=V,K=V    extra environment for one variant (repeatable)
   --work-dir DIR            builds and logs (default: <tmp>/llm-gateway-bench/compare)
   --out FILE                results (default bench/results/compare-<date>.json)`;
 
@@ -89,7 +90,12 @@ interface Variant {
 
 async function startVariant(
   group: ProcessGroup,
-  { name, repo, nodeArgs }: { name: string; repo: string; nodeArgs: string[] },
+  {
+    name,
+    repo,
+    nodeArgs,
+    env: ownEnv,
+  }: { name: string; repo: string; nodeArgs: string[]; env: Record<string, string> },
   workDir: string,
   emulator: EmulatorProcess,
   env: Record<string, string>,
@@ -98,7 +104,7 @@ async function startVariant(
   const service = await startService(group, {
     built,
     ollamaUrl: emulator.url,
-    env,
+    env: { ...env, ...ownEnv },
     nodeArgs,
     cwd: join(workDir, name),
   });
@@ -119,6 +125,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       'node-args': { type: 'string', multiple: true, default: [] },
       env: { type: 'string', default: '' },
+      'env-for': { type: 'string', multiple: true, default: [] },
       'work-dir': { type: 'string', default: join(defaultWorkDir(), 'compare') },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -130,7 +137,8 @@ async function main(): Promise<void> {
       throw new Error(`--variant ${v}: expected NAME=DIR with a NAME other than "direct"`);
     }
     const flags = values['node-args'].find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
-    return { name, repo: resolve(dir), nodeArgs: flags.split(' ').filter((f) => f !== '') };
+    const ownEnv = values['env-for'].find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
+    return { name, repo: resolve(dir), nodeArgs: flags.split(' ').filter((f) => f !== ''), env: parsePairs(ownEnv) };
   });
   if (values.help || requested.length < 2 || new Set(requested.map((v) => v.name)).size !== requested.length) {
     print(USAGE);
@@ -245,7 +253,7 @@ async function main(): Promise<void> {
         machine: machineFacts(),
         loadAverage,
         variants: requested,
-        settings: { ...values, variant: undefined, 'node-args': undefined, help: undefined },
+        settings: { ...values, variant: undefined, 'node-args': undefined, 'env-for': undefined, help: undefined },
         sequential,
         load,
         rss: { idle: idleRss, afterLoad: loadedRss },
