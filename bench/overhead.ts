@@ -11,7 +11,7 @@
  *
  *   node --require ./test/support/register-ts.js bench/overhead.ts [--duration 5] [--rounds 2] [--cpu-prof]
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,7 +50,8 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhea
   --wait-quiet S      first wait up to S seconds for the 1-minute load average to stay below 1 for 60 s
   --label TEXT        stored with the results (e.g. "baseline")
   --out FILE          results file (default bench/results/overhead-<date>.json)
-  --chart FILE        chart file (default docs/benchmarks/overhead.svg); --no-chart to skip it`;
+  --chart FILE        chart file (default docs/benchmarks/overhead.svg); --no-chart to skip it
+  --replot FILE       measure nothing: draw the chart of an earlier results file`;
 
 /** Unmeasured requests per target before the sequential and streaming measurements. */
 const WARM_REQUESTS = 20;
@@ -76,6 +77,7 @@ interface Settings {
   label: string;
   out?: string;
   chart?: string;
+  replot?: string;
 }
 
 function wholeNumber(name: string, text: string, min = 1): number {
@@ -109,6 +111,7 @@ function parseSettings(argv: string[]): Settings | undefined {
       out: { type: 'string' },
       chart: { type: 'string' },
       'no-chart': { type: 'boolean', default: false },
+      replot: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -135,6 +138,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     label: values.label,
     out: values.out,
     chart: values['no-chart'] ? undefined : (values.chart ?? join(REPO_ROOT, 'docs', 'benchmarks', 'overhead.svg')),
+    replot: values.replot,
   };
 }
 
@@ -240,12 +244,21 @@ function newestProfile(dir: string): string | undefined {
   }
 }
 
-function chart(
-  settings: Settings,
-  sequential: Comparison<SequentialResult>,
-  points: LoadPoint[],
-  footnote: string,
-): string {
+interface ChartInput {
+  label: string;
+  machine: { nproc: number; cpuModel: string; nodeVersion: string };
+  loadAverage: { mean: number; max: number };
+  settings: { upstreamMs: number; rounds: number; durationSeconds: number };
+  sequential: Comparison<SequentialResult>;
+  concurrency: LoadPoint[];
+}
+
+/** The SVG of a run: latency per load level (direct and service, p50 and p99) and the overhead. */
+function chart({ label, machine, loadAverage, settings, sequential, concurrency: points }: ChartInput): string {
+  const footnote =
+    `${label === '' ? '' : `${label}; `}${machine.nproc} × ${machine.cpuModel}, Node ${machine.nodeVersion}, ` +
+    `load average ${loadAverage.mean} (max ${loadAverage.max}); ${settings.rounds} × ${settings.durationSeconds} s ` +
+    'per target and concurrency';
   const groups = [
     { label: 'sequential', d: sequential.direct.latency, s: sequential.service.latency },
     ...points.map((p) => ({ label: `c=${p.concurrency}`, d: p.direct, s: p.service })),
@@ -282,6 +295,12 @@ function chart(
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
   if (settings === undefined) {
+    return;
+  }
+  if (settings.replot !== undefined) {
+    const target = settings.chart ?? join(REPO_ROOT, 'docs', 'benchmarks', 'overhead.svg');
+    writeFileSync(target, chart(JSON.parse(readFileSync(settings.replot, 'utf8')) as ChartInput));
+    print(`chart: ${relative(process.cwd(), target)}`);
     return;
   }
   const machine = machineFacts();
@@ -412,11 +431,8 @@ async function main(): Promise<void> {
     const written = writeResultJson('overhead', result, settings.out);
     print(`\nresults: ${relative(process.cwd(), written)}`);
     if (settings.chart !== undefined) {
-      const footnote =
-        `${machine.nproc} × ${machine.cpuModel}, Node ${machine.nodeVersion}, load average ${loadAverage.mean} ` +
-        `(max ${loadAverage.max}); ${settings.rounds} × ${settings.durationSeconds} s per target and concurrency`;
       mkdirSync(join(settings.chart, '..'), { recursive: true });
-      writeFileSync(settings.chart, chart(settings, sequential, points, footnote));
+      writeFileSync(settings.chart, chart(result));
       print(`chart:   ${relative(process.cwd(), settings.chart)}`);
     }
     if (settings.cpuProf) {
@@ -505,7 +521,8 @@ function report({ coldStart, sequential, timeToFirstToken: ttft, concurrency, rs
       `${coldStart.steadyMedianMs} ms, ratio ${coldStart.ratio}`,
   );
   print(
-    `RSS: idle ${rss.idleAtReadyMiB} MiB, under load max ${rss.underLoad.maxMiB} MiB (mean ${rss.underLoad.meanMiB})`,
+    `RSS: at ready ${rss.idleAtReadyMiB} MiB, idle (lowest over ${rss.idleSettleSeconds} s) ${rss.idleSettledMiB} MiB, ` +
+      `under load max ${rss.underLoad.maxMiB} MiB (mean ${rss.underLoad.meanMiB})`,
   );
   print(`load average during the run: mean ${loadAverage.mean}, max ${loadAverage.max}`);
   print(`goals: ${JSON.stringify(goals)}`);
