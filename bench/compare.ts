@@ -165,6 +165,8 @@ async function main(): Promise<void> {
       variants.push(await startVariant(group, variant, values['work-dir'], emulator, env));
     }
     await Promise.all(variants.map((v) => waitUntilServing(v.service, SERVING_DEADLINE_MS)));
+    // Read now: the emulator keeps only its last requests, and keep-warm traffic pushes chats out.
+    const upstreamBody = await upstreamChatBody(emulator);
     // V8 gives back the memory of start-up garbage only after a while without allocations (its memory
     // reducer), at a moment of its choosing: the idle RSS is the lowest of one sample a second.
     const idleLowest = new Map(variants.map((v) => [v.name, v.service.rssMiB()]));
@@ -173,7 +175,6 @@ async function main(): Promise<void> {
       variants.forEach((v) => idleLowest.set(v.name, Math.min(idleLowest.get(v.name) ?? Infinity, v.service.rssMiB())));
     }
     const idleRss = Object.fromEntries([...idleLowest].map(([name, mib]) => [name, round(mib, 1)]));
-    const upstreamBody = await upstreamChatBody(emulator);
     const targets: Target[] = [
       directTarget(emulator, upstreamBody),
       ...variants.map((v) => ({ ...serviceTarget(v.name, v.service, emulator), processes: [v.service] })),

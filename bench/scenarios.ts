@@ -254,7 +254,7 @@ async function main(): Promise<void> {
           settings: {
             iterations,
             warmup,
-            tokenDelayMs: values.url === undefined ? values['token-delay-ms'] : undefined,
+            tokenDelayMs: values.url === undefined ? Number(values['token-delay-ms']) : undefined,
           },
           scenarios: results,
           overall,
