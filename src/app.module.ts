@@ -1,11 +1,11 @@
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { ChatModule } from './chat/chat.module';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter';
 import { LatencyInterceptor } from './common/interceptors/latency.interceptor';
-import { validationExceptionFactory } from './common/validation/validation-exception.factory';
+import { createValidationPipe } from './common/validation/validation.pipe';
 import { AppConfig, allConfigNamespaces, appConfig } from './config/configuration';
 import { HealthModule } from './health/health.module';
 import { loggerOptions } from './logging/logger.options';
@@ -31,12 +31,7 @@ import { SecurityModule } from './security/security.module';
   providers: [
     {
       provide: APP_PIPE,
-      useValue: new ValidationPipe({
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        transform: true,
-        exceptionFactory: validationExceptionFactory,
-      }),
+      useValue: createValidationPipe(),
     },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_INTERCEPTOR, useClass: LatencyInterceptor },

@@ -1,26 +1,9 @@
-import { BadRequestException, ValidationPipe } from '@nestjs/common';
-import { validationExceptionFactory } from '../../common/validation/validation-exception.factory';
+import { createValidationPipe } from '../../common/validation/validation.pipe';
+import { validationProblemsOf } from '../../../test/support/validation';
 import { RiskAssessRequestDto } from './risk-assess-request.dto';
 
-/** The global pipe exactly as the application configures it. */
-const pipe = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  exceptionFactory: validationExceptionFactory,
-});
-
-async function problemsOf(body: unknown): Promise<string> {
-  try {
-    await pipe.transform(body, { type: 'body', metatype: RiskAssessRequestDto });
-  } catch (error) {
-    if (error instanceof BadRequestException) {
-      return (error.getResponse() as { message: string }).message;
-    }
-    throw error;
-  }
-  throw new Error('the body was accepted');
-}
+const pipe = createValidationPipe();
+const problemsOf = (body: unknown): Promise<string> => validationProblemsOf(RiskAssessRequestDto, body);
 
 const long = (length: number): string => 'x'.repeat(length);
 
