@@ -9,25 +9,17 @@ import {
   OllamaSupervisor,
 } from './ollama-supervisor';
 import type { OutputStream, ProcessExit, ProcessStat, SpawnedProcess } from './process-runner';
+import { parseEnvironment } from '../config/environment';
 
 const URL_ = 'http://127.0.0.1:11434';
 const PORT_HELD = 'port 11434 is held by a process that is not Ollama; stop it or set OLLAMA_URL to another port';
 const OLLAMA = { kind: 'ollama', version: '0.33.0' } as const;
 const NOTHING = { kind: 'unreachable', detail: 'connection refused' } as const;
 
+/** The contract's defaults, as the application parses them, with a pid file of the test's own. */
 function settings(overrides: Partial<OllamaConfig> = {}): OllamaConfig {
   return {
-    url: URL_,
-    model: 'llama3.1:latest',
-    keepAlive: { apiValue: '20m', ms: 1_200_000 },
-    timeoutMs: 35_000,
-    maxRetries: 2,
-    autoStart: true,
-    autoPull: true,
-    bin: 'ollama',
-    startupTimeoutMs: 30_000,
-    loadTimeoutMs: 300_000,
-    stopTimeoutMs: 10_000,
+    ...parseEnvironment({ OLLAMA_URL: URL_ }).ollama,
     pidFile: '/run/test/ollama-manager-11434.pid',
     ...overrides,
   };
