@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { setupOpenApi } from './common/openapi/setup-openapi';
 import { formatResponseTime } from './common/interceptors/latency.interceptor';
-import { parseEnvironment } from './config/environment';
+import type { Configuration } from './config/environment';
 import { ROUTE_TEMPLATE } from './logging/logger.options';
 import { registerSecurityHeaders } from './security/security-headers';
 import { serverLimits } from './security/server-limits';
@@ -20,11 +20,11 @@ function requestIdOf(req: IncomingMessage): string {
 }
 
 /**
- * Builds the application with all of its HTTP plumbing, without listening. `main.ts` and the e2e tests
- * both start from here, so the tests exercise what production runs.
+ * Builds the application with all of its HTTP plumbing, without listening, from the configuration
+ * parsed once at start-up. `main.ts` and the e2e tests both start from here, so the tests exercise what
+ * production runs.
  */
-export async function createApp(): Promise<NestFastifyApplication> {
-  const config = parseEnvironment(process.env);
+export async function createApp(config: Configuration): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     ...serverLimits(config),
     bodyLimit: config.app.bodyLimitBytes,
@@ -36,7 +36,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
     forceCloseConnections: true,
     return503OnClosing: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     abortOnError: false,
   });

@@ -1,8 +1,13 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AppConfig, OllamaConfig } from './config/configuration';
-import { ConfigValidationError, parseEnvironment } from './config/environment';
+import {
+  AppSettings,
+  Configuration,
+  ConfigValidationError,
+  OllamaSettings,
+  parseEnvironment,
+} from './config/environment';
 
 /** Slack on top of the configured phases for closing the listener and flushing logs. */
 const SHUTDOWN_SLACK_MS = 10_000;
@@ -12,7 +17,7 @@ const SHUTDOWN_SLACK_MS = 10_000;
  * (plus slack), the process exits with code 1 whatever is still pending. The supervisor's exit hook
  * still kills the Ollama process group it owns on the way out.
  */
-function armShutdownDeadline(app: AppConfig, ollama: OllamaConfig): void {
+function armShutdownDeadline(app: AppSettings, ollama: OllamaSettings): void {
   const deadlineMs =
     Math.max(app.shutdownDrainDelayMs, app.shutdownGracePeriodMs) + ollama.stopTimeoutMs + SHUTDOWN_SLACK_MS;
   const arm = (signal: NodeJS.Signals): void => {
@@ -44,9 +49,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', rememberSignal);
   process.on('SIGINT', rememberSignal);
+  let config: Configuration;
   try {
     loadEnvFile();
-    parseEnvironment(process.env);
+    config = parseEnvironment(process.env);
   } catch (error) {
     if (error instanceof ConfigValidationError) {
       process.stderr.write(`${error.message}\n`);
@@ -56,18 +62,16 @@ async function main(): Promise<void> {
   }
   // Imported only after validation, so a bad environment stops the process before any module loads.
   const { createApp } = await import('./bootstrap');
-  const { appConfig, ollamaConfig } = await import('./config/configuration');
-  const app = await createApp();
+  const app = await createApp(config);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  const settings = app.get<AppConfig>(appConfig.KEY);
-  armShutdownDeadline(settings, app.get<OllamaConfig>(ollamaConfig.KEY));
+  armShutdownDeadline(config.app, config.ollama);
   process.off('SIGTERM', rememberSignal);
   process.off('SIGINT', rememberSignal);
   if (earlySignal) {
     process.emit(earlySignal, earlySignal);
     return;
   }
-  await app.listen(settings.port, settings.host);
+  await app.listen(config.app.port, config.app.host);
   const { Logger } = await import('@nestjs/common');
   new Logger('Bootstrap').log(`local-llm-gateway listening on ${await app.getUrl()}`);
 }

@@ -1,19 +1,44 @@
-import { ConfigType, registerAs } from '@nestjs/config';
-import { parseEnvironment } from './environment';
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, registerAs } from '@nestjs/config';
+import type { AppSettings, Configuration, LlmSettings, OllamaSettings, SecuritySettings } from './environment';
+
+type NamespaceName = keyof Configuration;
+
+/** The injection key of a namespace, as `registerAs(name, …)` registers it. */
+function key(name: NamespaceName): { KEY: string } {
+  return { KEY: `CONFIGURATION(${name})` };
+}
 
 /*
- * Typed namespaces. Each factory reads the environment when the application is created (not when this
- * file is imported), so one process can build several applications with different settings.
- * `main.ts` validates the environment before anything else and exits with the full list of problems.
+ * Typed namespaces, injected with `@Inject(ollamaConfig.KEY) config: OllamaConfig`. Their values are
+ * slices of the one `Configuration` that `main.ts` parsed from the environment at start-up and handed to
+ * `createApp`; nothing reads `process.env` after that.
  */
-export const appConfig = registerAs('app', () => parseEnvironment(process.env).app);
-export const ollamaConfig = registerAs('ollama', () => parseEnvironment(process.env).ollama);
-export const llmConfig = registerAs('llm', () => parseEnvironment(process.env).llm);
-export const securityConfig = registerAs('security', () => parseEnvironment(process.env).security);
+export const appConfig = key('app');
+export const ollamaConfig = key('ollama');
+export const llmConfig = key('llm');
+export const securityConfig = key('security');
 
-export type AppConfig = ConfigType<typeof appConfig>;
-export type OllamaConfig = ConfigType<typeof ollamaConfig>;
-export type LlmConfig = ConfigType<typeof llmConfig>;
-export type SecurityConfig = ConfigType<typeof securityConfig>;
+export type AppConfig = AppSettings;
+export type OllamaConfig = OllamaSettings;
+export type LlmConfig = LlmSettings;
+export type SecurityConfig = SecuritySettings;
 
-export const allConfigNamespaces = [appConfig, ollamaConfig, llmConfig, securityConfig];
+/** Registers every namespace of `config` with `@nestjs/config`, globally. */
+@Module({})
+export class ConfigurationModule {
+  static forRoot(config: Configuration): DynamicModule {
+    const names = Object.keys(config) as NamespaceName[];
+    return {
+      module: ConfigurationModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          ignoreEnvVars: true,
+          load: names.map((name) => registerAs(name, () => config[name])),
+        }),
+      ],
+    };
+  }
+}

@@ -28,6 +28,8 @@ describe(parseEnvironment.name, () => {
       circuitResetTimeoutMs: 10_000,
     });
     expect(config.security).toEqual({ apiKeys: [], rateLimitPerMinute: 0 });
+    expect(config.ollama.urls).toEqual(['http://127.0.0.1:11434']);
+    expect(config.ollama.models).toEqual(['llama3.1:latest']);
     expect(config.app.shutdownDrainDelayMs).toBe(0);
     expect(config.app.shutdownGracePeriodMs).toBe(25_000);
   });
@@ -92,5 +94,50 @@ describe(parseEnvironment.name, () => {
     expect(() => parseEnvironment({ OLLAMA_TIMEOUT: '0' })).toThrow(ConfigValidationError);
     expect(() => parseEnvironment({ LLM_MAX_CONCURRENCY: '0' })).toThrow(ConfigValidationError);
     expect(parseEnvironment({ SHUTDOWN_DRAIN_DELAY: '0' }).app.shutdownDrainDelayMs).toBe(0);
+  });
+
+  it('serves the default model first, then OLLAMA_MODELS, each name once whatever its spelling', () => {
+    const config = parseEnvironment({
+      OLLAMA_MODEL: 'qwen2.5:7b',
+      OLLAMA_MODELS: 'nomic-embed-text, qwen2.5:7b,llama3.1',
+    });
+    expect(config.ollama.model).toBe('qwen2.5:7b');
+    expect(config.ollama.models).toEqual(['qwen2.5:7b', 'nomic-embed-text', 'llama3.1']);
+    expect(parseEnvironment({ OLLAMA_MODELS: 'llama3.1' }).ollama.models).toEqual(['llama3.1:latest']);
+  });
+
+  it('takes several Ollama servers from OLLAMA_URLS, the first standing for OLLAMA_URL', () => {
+    const config = parseEnvironment({ OLLAMA_URLS: 'http://ollama-0.ollama:11434/, http://ollama-1.ollama:11434' });
+    expect(config.ollama.urls).toEqual(['http://ollama-0.ollama:11434', 'http://ollama-1.ollama:11434']);
+    expect(config.ollama.url).toBe('http://ollama-0.ollama:11434');
+    expect(() =>
+      parseEnvironment({ OLLAMA_URLS: 'http://a:11434,http://b:11434', OLLAMA_URL: 'http://a:11434/' }),
+    ).not.toThrow();
+  });
+
+  it('refuses bad model lists, URL lists, a contradicting OLLAMA_URL and a Redis URL of another scheme', () => {
+    let error: unknown;
+    try {
+      parseEnvironment({
+        OLLAMA_MODELS: 'good:1,bad name',
+        OLLAMA_URLS: 'http://a:11434,http://b:11434',
+        OLLAMA_URL: 'http://b:11434',
+        REDIS_URL: 'http://redis:6379',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const { message } = error as ConfigValidationError;
+    expect(message).toContain('OLLAMA_MODELS="good:1,bad name": must be Ollama model names separated by commas');
+    expect(message).toContain('OLLAMA_URL="http://b:11434": must be unset when OLLAMA_URLS is set');
+    expect(message).toContain('REDIS_URL="http://redis:6379": must be a redis:// or rediss:// URL');
+    expect(() => parseEnvironment({ OLLAMA_URLS: 'http://a:1,http://a:1/' })).toThrow(/must be distinct http/);
+  });
+
+  it('keeps the Redis URL for the shared rate limit', () => {
+    expect(parseEnvironment({ REDIS_URL: 'redis://127.0.0.1:6390/0' }).security.redisUrl).toBe(
+      'redis://127.0.0.1:6390/0',
+    );
   });
 });

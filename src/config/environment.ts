@@ -10,6 +10,7 @@ import {
 } from 'class-validator';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { normalizeModelName } from '../llm/models/model-name';
 import { KeepAlive, parseKeepAlive, parseSecondsOrDurationMs } from './duration';
 
 const TRUE_WORDS = ['true', '1', 'yes', 'on'];
@@ -88,18 +89,102 @@ function IsHttpUrl(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isHttpUrl',
       validator: {
+        validate: (value: unknown) => typeof value === 'string' && isHttpUrl(value),
+        defaultMessage: () => 'must be an http(s) URL such as http://127.0.0.1:11434',
+      },
+    },
+    options,
+  );
+}
+
+/** A model name as Ollama accepts it: `llama3.1`, `qwen2.5:7b`, `registry.example.com/team/model:tag`. */
+const MODEL_NAME = /^[A-Za-z0-9][\w.\-/]*(?::[\w.-]+)?$/;
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value.trim());
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function IsModelList(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isModelList',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && splitList(value).every((name) => MODEL_NAME.test(name)),
+        defaultMessage: () =>
+          'must be Ollama model names separated by commas, such as nomic-embed-text:latest,qwen2.5:7b',
+      },
+    },
+    options,
+  );
+}
+
+function IsHttpUrlList(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isHttpUrlList',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') {
+            return false;
+          }
+          const urls = splitList(value);
+          return urls.length > 0 && urls.every(isHttpUrl) && new Set(urls.map(baseUrl)).size === urls.length;
+        },
+        defaultMessage: () =>
+          'must be distinct http(s) URLs separated by commas, such as http://ollama-0.ollama:11434,http://ollama-1.ollama:11434',
+      },
+    },
+    options,
+  );
+}
+
+/** OLLAMA_URL may stand beside OLLAMA_URLS only as its first entry. */
+function AgreesWithUrlList(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'agreesWithUrlList',
+      validator: {
+        validate: (value: unknown, args) => {
+          const list = splitList((args?.object as EnvironmentVariables).OLLAMA_URLS);
+          return list.length === 0 || (typeof value === 'string' && baseUrl(value) === baseUrl(list[0]));
+        },
+        defaultMessage: () => 'must be unset when OLLAMA_URLS is set, or equal to its first entry',
+      },
+    },
+    options,
+  );
+}
+
+function IsRedisUrl(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isRedisUrl',
+      validator: {
         validate: (value: unknown) => {
           if (typeof value !== 'string') {
             return false;
           }
           try {
             const url = new URL(value.trim());
-            return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+            return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
           } catch {
             return false;
           }
         },
-        defaultMessage: () => 'must be an http(s) URL such as http://127.0.0.1:11434',
+        defaultMessage: () => 'must be a redis:// or rediss:// URL such as redis://redis:6379/0',
       },
     },
     options,
@@ -111,11 +196,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerText(0, 65535) PORT?: string;
   @IsOptional() @Matches(/^\S+$/, { message: 'must be a host name or address without spaces' }) HOST?: string;
 
-  @IsOptional() @IsHttpUrl() OLLAMA_URL?: string;
+  @IsOptional() @IsHttpUrl() @AgreesWithUrlList() OLLAMA_URL?: string;
   @IsOptional()
-  @Matches(/^[A-Za-z0-9][\w.\-/]*(?::[\w.-]+)?$/, {
-    message: 'must be an Ollama model name such as llama3.1:latest',
-  })
+  @Matches(MODEL_NAME, { message: 'must be an Ollama model name such as llama3.1:latest' })
   OLLAMA_MODEL?: string;
   @IsOptional() @IsKeepAlive() OLLAMA_KEEP_ALIVE?: string;
   @IsOptional() @IsSecondsDuration(1e-3) OLLAMA_TIMEOUT?: string;
@@ -151,6 +234,10 @@ export class EnvironmentVariables {
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL?: string;
   @IsOptional() @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` }) LOG_FORMAT?: string;
+
+  @IsOptional() @IsModelList() OLLAMA_MODELS?: string;
+  @IsOptional() @IsHttpUrlList() OLLAMA_URLS?: string;
+  @IsOptional() @IsRedisUrl() REDIS_URL?: string;
 }
 
 export interface AppSettings {
@@ -164,9 +251,14 @@ export interface AppSettings {
 }
 
 export interface OllamaSettings {
-  /** Base URL without a trailing slash. */
+  /** Base URL of the first (or only) Ollama server, without a trailing slash. */
   url: string;
+  /** Every Ollama server (OLLAMA_URLS, else OLLAMA_URL), base URLs without a trailing slash; `url` first. */
+  urls: string[];
+  /** The default model (OLLAMA_MODEL). */
   model: string;
+  /** Every served model: `model` first, then OLLAMA_MODELS, each name once (`x` and `x:latest` are one). */
+  models: string[];
   keepAlive: KeepAlive;
   timeoutMs: number;
   maxRetries: number;
@@ -192,6 +284,8 @@ export interface LlmSettings {
 export interface SecuritySettings {
   apiKeys: string[];
   rateLimitPerMinute: number;
+  /** Where rate-limit counters are shared between replicas; absent: in memory, per process. */
+  redisUrl?: string;
 }
 
 export interface Configuration {
@@ -274,6 +368,9 @@ class EnvironmentVariablesKeys implements Required<Record<keyof EnvironmentVaria
   BODY_LIMIT_BYTES = undefined;
   LOG_LEVEL = undefined;
   LOG_FORMAT = undefined;
+  OLLAMA_MODELS = undefined;
+  OLLAMA_URLS = undefined;
+  REDIS_URL = undefined;
 }
 
 /** Every variable the service reads, in contract order. */
@@ -291,8 +388,26 @@ function ms(value: string | undefined, fallbackSeconds: number): number {
   return value === undefined ? fallbackSeconds * 1000 : (parseSecondsOrDurationMs(value) as number);
 }
 
+function baseUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '');
+}
+
+/** The served models in order, the default first; a name given twice (also as `x` and `x:latest`) counts once. */
+function servedModels(defaultModel: string, more: string[]): string[] {
+  const byName = new Map<string, string>();
+  for (const name of [defaultModel, ...more]) {
+    const normalized = normalizeModelName(name);
+    if (!byName.has(normalized)) {
+      byName.set(normalized, name);
+    }
+  }
+  return [...byName.values()];
+}
+
 function toConfiguration(vars: EnvironmentVariables): Configuration {
-  const url = (vars.OLLAMA_URL?.trim() ?? 'http://127.0.0.1:11434').replace(/\/+$/, '');
+  const urls = splitList(vars.OLLAMA_URLS).map(baseUrl);
+  const url = urls[0] ?? baseUrl(vars.OLLAMA_URL ?? 'http://127.0.0.1:11434');
+  const model = vars.OLLAMA_MODEL?.trim() ?? 'llama3.1:latest';
   const parsedUrl = new URL(url);
   const ollamaPort = parsedUrl.port || (parsedUrl.protocol === 'https:' ? '443' : '80');
   return {
@@ -307,7 +422,9 @@ function toConfiguration(vars: EnvironmentVariables): Configuration {
     },
     ollama: {
       url,
-      model: vars.OLLAMA_MODEL?.trim() ?? 'llama3.1:latest',
+      urls: urls.length > 0 ? urls : [url],
+      model,
+      models: servedModels(model, splitList(vars.OLLAMA_MODELS)),
       keepAlive: parseKeepAlive(vars.OLLAMA_KEEP_ALIVE ?? '20m') as KeepAlive,
       timeoutMs: ms(vars.OLLAMA_TIMEOUT, 35),
       maxRetries: int(vars.OLLAMA_MAX_RETRIES, 2),
@@ -329,11 +446,9 @@ function toConfiguration(vars: EnvironmentVariables): Configuration {
       circuitResetTimeoutMs: ms(vars.CIRCUIT_RESET_TIMEOUT, 10),
     },
     security: {
-      apiKeys: (vars.API_KEYS ?? '')
-        .split(',')
-        .map((key) => key.trim())
-        .filter((key) => key !== ''),
+      apiKeys: splitList(vars.API_KEYS),
       rateLimitPerMinute: int(vars.RATE_LIMIT_PER_MINUTE, 0),
+      ...(vars.REDIS_URL !== undefined && { redisUrl: vars.REDIS_URL.trim() }),
     },
   };
 }

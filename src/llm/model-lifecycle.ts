@@ -3,7 +3,7 @@ import { LlmConfig, llmConfig, OllamaConfig, ollamaConfig } from '../config/conf
 import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
 import { Backoff } from './backoff';
 import { LlmState } from './llm.types';
-import { isSameModel } from './model-name';
+import { isSameModel } from './models/model-name';
 import { OllamaOptions, OllamaPsModel } from './ollama-api.types';
 import { OllamaClient } from './ollama-client';
 import { isOllamaFailure } from './ollama-client.errors';

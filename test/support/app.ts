@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/bootstrap';
+import { parseEnvironment } from '../../src/config/environment';
 
 export interface RunningApp {
   app: NestFastifyApplication;
@@ -17,7 +18,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
   Object.assign(process.env, { LOG_LEVEL: 'silent', ...env });
   let app: NestFastifyApplication;
   try {
-    app = await createApp();
+    app = await createApp(parseEnvironment(process.env));
     await app.listen(0, '127.0.0.1');
   } finally {
     process.env = saved;
