@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '../common/errors';
-import type { LlmService } from '../llm/llm.service';
 import { ChatService, ChatStreamEvent, toLlmMessages } from './chat.service';
 import type { ChatRequestDto } from './dto/chat-request.dto';
-import { FAKE_RESULT as RESULT, FakeLlmService } from '../../test/support/fake-llm-service';
+import { FAKE_RESULT as RESULT, FakeLlm } from '../../test/support/fake-llm';
 
 async function collect(events: AsyncIterable<ChatStreamEvent>): Promise<ChatStreamEvent[]> {
   const all: ChatStreamEvent[] = [];
@@ -13,9 +12,9 @@ async function collect(events: AsyncIterable<ChatStreamEvent>): Promise<ChatStre
   return all;
 }
 
-function build(): { service: ChatService; llm: FakeLlmService } {
-  const llm = new FakeLlmService();
-  return { service: new ChatService(llm as unknown as LlmService), llm };
+function build(): { service: ChatService; llm: FakeLlm } {
+  const llm = new FakeLlm();
+  return { service: new ChatService(llm), llm };
 }
 
 describe(ChatService.name, () => {
@@ -54,6 +53,13 @@ describe(ChatService.name, () => {
         usage: RESULT.usage,
         timings: RESULT.timings,
       });
+    });
+
+    it('asks for the model the request names, and for the default when it names none', async () => {
+      const { service, llm } = build();
+      await service.reply({ message: 'Hi', model: 'llama3.1' });
+      await service.reply({ message: 'Hi' });
+      expect(llm.calls.map((call) => call.request.model)).toEqual(['llama3.1', undefined]);
     });
 
     it('passes only the options the caller set, the abort signal and the chat endpoint label', async () => {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors';
-import { LlmService } from '../llm/llm.service';
+import { Llm } from '../llm/llm';
 import type { LlmChatRequest, LlmMessage, LlmOptions, LlmStreamEvent } from '../llm/llm.types';
 import type { ChatRequestDto } from './dto/chat-request.dto';
 import type { ChatDoneDto, ChatResponseDto } from './dto/chat-response.dto';
@@ -52,15 +52,19 @@ function toLlmOptions(options: ChatRequestDto['options']): LlmOptions | undefine
 
 function toLlmRequest(request: ChatRequestDto): LlmChatRequest {
   const options = toLlmOptions(request.options);
-  return options === undefined ? { messages: toLlmMessages(request) } : { messages: toLlmMessages(request), options };
+  return {
+    ...(request.model !== undefined && { model: request.model }),
+    messages: toLlmMessages(request),
+    ...(options !== undefined && { options }),
+  };
 }
 
-/** Chat with the served model: one reply, or the reply as a stream of deltas. */
+/** Chat with a served model (the default unless the request names one): one reply, or a stream of deltas. */
 @Injectable()
 export class ChatService {
   private readonly logger = new Logger(ChatService.name);
 
-  constructor(private readonly llm: LlmService) {}
+  constructor(private readonly llm: Llm) {}
 
   /**
    * The model's whole reply.

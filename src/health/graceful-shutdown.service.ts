@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy 
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig, appConfig } from '../config/configuration';
-import { LlmService } from '../llm/llm.service';
+import { Llm } from '../llm/llm';
 
 /**
  * The HTTP side of a graceful shutdown (CONTRACT §4). Nest runs `onModuleDestroy`, then
@@ -22,7 +22,7 @@ export class GracefulShutdown implements OnModuleDestroy, BeforeApplicationShutd
 
   constructor(
     @Inject(appConfig.KEY) private readonly config: AppConfig,
-    private readonly llm: LlmService,
+    private readonly llm: Llm,
     private readonly indicators: HealthIndicatorService,
   ) {}
 

@@ -1,27 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { LlmService } from './llm.service';
-import { ModelLifecycle } from './model-lifecycle';
+import { Llm } from './llm';
 
 /**
- * `/health/llm` and the model part of readiness, from the service's own state: no network call, so a
- * probe never waits on Ollama. Down unless the model is ready and the circuit is not open.
+ * `/health/llm` and the models' part of readiness, from the service's own state: no network call, so a
+ * probe never waits on Ollama. Down unless every served model is ready and the circuit is not open.
  */
 @Injectable()
 export class LlmHealthIndicator {
   constructor(
     private readonly indicators: HealthIndicatorService,
-    private readonly llm: LlmService,
-    private readonly lifecycle: ModelLifecycle,
+    private readonly llm: Llm,
   ) {}
 
   /**
-   * Up with `{model, state, warm, circuit, queueDepth, inFlight}` (and `pull` while pulling); down with a
-   * `message` such as `model llama3.1:latest is loading` or `circuit open after 5 consecutive upstream failures`.
+   * Up with the default model's `{model, state, warm, circuit, queueDepth, inFlight}` (and `pull` while
+   * pulling) and `models: {"<name>": {state, warm, pull?, capabilities}}`; down with a `message` such as
+   * `model llama3.1:latest is loading` or `circuit open after 5 consecutive upstream failures`.
    */
   check<const Key extends string = 'llm'>(key: Key = 'llm' as Key): HealthIndicatorResult<Key> {
     const indicator = this.indicators.check(key);
     const status = this.llm.status();
+    const models = Object.fromEntries(
+      Object.entries(status.models).map(([name, model]) => [
+        name,
+        {
+          state: model.state,
+          warm: model.warm,
+          ...(model.pull !== undefined && { pull: model.pull }),
+          capabilities: model.capabilities,
+          ...(model.problem !== undefined && { message: model.problem }),
+        },
+      ]),
+    );
     const details = {
       model: status.model,
       state: status.state,
@@ -30,12 +41,16 @@ export class LlmHealthIndicator {
       circuit: status.circuit,
       queueDepth: status.queueDepth,
       inFlight: status.inFlight,
+      models,
     };
-    if (status.state !== 'ready') {
-      return indicator.down({ ...details, message: this.lifecycle.describe() });
-    }
-    if (status.circuit === 'open') {
-      return indicator.down({ ...details, message: this.llm.circuitMessage() });
+    const problems = [
+      status.problem,
+      ...Object.entries(status.models)
+        .filter(([name, model]) => name !== status.model && model.problem !== undefined)
+        .map(([, model]) => model.problem),
+    ].filter((problem): problem is string => problem !== undefined);
+    if (problems.length > 0) {
+      return indicator.down({ ...details, message: problems.join('; ') });
     }
     return indicator.up(details);
   }

@@ -1,35 +1,40 @@
-import { HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import axios from 'axios';
+import { LlmConfig, llmConfig, OllamaConfig, ollamaConfig } from '../config/configuration';
+import { MetricsService } from '../metrics/metrics.service';
+import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
 import { OllamaProcessModule } from '../ollama-process/ollama-process.module';
+import { createBackendPool } from './backends/backend-factory';
+import { BackendPool } from './backends/backend-pool';
+import { Llm } from './llm';
 import { LlmHealthIndicator } from './llm.health';
 import { LlmService } from './llm.service';
-import { ModelLifecycle } from './model-lifecycle';
-import { OllamaClient } from './ollama-client';
-import { OllamaHttpAgent } from './ollama-http-agent';
+import { ModelRegistry } from './models/model-registry';
 
 /**
- * The served model: one warm, resilient singleton between the API and Ollama. Other modules use
- * `LlmService` for inference and `LlmHealthIndicator` for probes; the client, the connection pool and
- * the model lifecycle stay inside.
+ * The served models behind one port: other modules inject `Llm` for inference and `LlmHealthIndicator`
+ * for probes. The backends (Ollama clients, breakers, model lifecycles, admission) stay inside;
+ * `LlmService` is the singleton that starts and stops them with the application.
  */
 @Module({
   imports: [OllamaProcessModule, TerminusModule],
   providers: [
-    OllamaHttpAgent,
     {
-      provide: HttpService,
-      inject: [OllamaHttpAgent],
-      // `proxy: false`: HTTP(S)_PROXY of the environment must not reroute calls to a local Ollama.
-      useFactory: ({ agent }: OllamaHttpAgent) =>
-        new HttpService(axios.create({ httpAgent: agent, httpsAgent: agent, proxy: false })),
+      provide: BackendPool,
+      inject: [OllamaEndpoint, ollamaConfig.KEY, llmConfig.KEY, MetricsService],
+      useFactory: (endpoint: OllamaEndpoint, ollama: OllamaConfig, llm: LlmConfig, metrics: MetricsService) =>
+        createBackendPool([endpoint], ollama, llm, metrics),
     },
-    OllamaClient,
-    ModelLifecycle,
+    {
+      provide: ModelRegistry,
+      inject: [BackendPool, ollamaConfig.KEY],
+      useFactory: (pool: BackendPool, ollama: OllamaConfig) =>
+        new ModelRegistry(ollama.models, (model) => pool.capabilities(model)),
+    },
     LlmService,
+    { provide: Llm, useExisting: LlmService },
     LlmHealthIndicator,
   ],
-  exports: [LlmService, LlmHealthIndicator],
+  exports: [Llm, LlmHealthIndicator],
 })
 export class LlmModule {}

@@ -1,4 +1,4 @@
-/** What feature modules hand to `LlmService`: Ollama's chat request, less what the service decides. */
+/** What feature modules hand to the `Llm` port: Ollama's chat request, less what the gateway decides. */
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
@@ -13,16 +13,33 @@ export interface LlmOptions {
 }
 
 export interface LlmChatRequest {
+  /** A served model, with or without `:latest`; absent: the default model (OLLAMA_MODEL). */
+  model?: string;
   messages: LlmMessage[];
   options?: LlmOptions;
   /** Ollama structured outputs: `'json'` or a JSON schema object. */
   format?: 'json' | Record<string, unknown>;
 }
 
+export interface LlmEmbedRequest {
+  /** A served model with the `embedding` capability. */
+  model: string;
+  input: string[];
+  /** Passed to Ollama, which truncates (and renormalises) the vectors. */
+  dimensions?: number;
+}
+
+export interface LlmEmbedResult {
+  /** The served model's configured name. */
+  model: string;
+  embeddings: number[][];
+  promptTokens: number;
+}
+
 export interface LlmCallOptions {
   /** Aborts the upstream request (and so Ollama's generation), e.g. when the client disconnects. */
   signal?: AbortSignal;
-  /** Label for metrics: `chat`, `risk`, `openai`… */
+  /** Label for metrics: `chat`, `risk`, `openai`, `embeddings`… */
   endpoint: string;
 }
 
@@ -45,6 +62,7 @@ export type LlmDoneReason = 'stop' | 'length';
 
 export interface LlmChatResult {
   content: string;
+  /** The served model's configured name, whatever alias the request used. */
   model: string;
   doneReason: LlmDoneReason;
   usage: LlmUsage;
@@ -54,5 +72,25 @@ export interface LlmChatResult {
 /** Events of a streamed chat: deltas, then exactly one `done`. Failures are thrown by the iterator. */
 export type LlmStreamEvent = { type: 'delta'; text: string } | { type: 'done'; result: Omit<LlmChatResult, 'content'> };
 
-/** Lifecycle of the served model, as `/health/llm` reports it. */
+/** Lifecycle of a served model, as `/health/llm` reports it. */
 export type LlmState = 'starting' | 'pulling' | 'loading' | 'ready' | 'degraded';
+
+/** What a model can do, as Ollama's `/api/show` reports it (`completion`, `tools`, `vision`, `embedding`, …). */
+export type ModelCapability = string;
+
+/** Pull progress over all layers: bytes completed over bytes in total. */
+export interface PullProgress {
+  percent: number;
+  status: string;
+}
+
+/** One served model as the probes see it. */
+export interface ModelStatus {
+  state: LlmState;
+  reason?: string;
+  pull?: PullProgress;
+  /** The model is in Ollama's memory as far as we know, so a request will not pay its load time. */
+  warm: boolean;
+  /** From `/api/show`; empty until Ollama was asked. */
+  capabilities: ModelCapability[];
+}

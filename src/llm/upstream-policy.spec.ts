@@ -1,5 +1,5 @@
 import { BrokenCircuitError } from 'cockatiel';
-import { OllamaClientError, OllamaFailureKind } from './ollama-client.errors';
+import { OllamaClientError, OllamaFailureKind } from './ollama/ollama-client.errors';
 import { CircuitStatus, UpstreamPolicy, isRetryable, isUpstreamFailure } from './upstream-policy';
 
 const signal = new AbortController().signal;

@@ -8,7 +8,7 @@ import {
   retry,
 } from 'cockatiel';
 import { retryBackoff } from './backoff';
-import { OllamaClientError } from './ollama-client.errors';
+import { OllamaClientError } from './ollama/ollama-client.errors';
 
 export type CircuitStatus = 'closed' | 'half-open' | 'open';
 
@@ -150,6 +150,47 @@ export class UpstreamPolicy {
   /** Runs `attempt` again after retryable failures, at most `maxRetries` more times, with backoff. */
   withRetries<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
     return this.retries.execute(({ signal: inner }) => attempt(inner), signal);
+  }
+
+  /**
+   * One whole upstream call: `attempt` again after retryable failures, all under the circuit breaker,
+   * which counts the call once. Resolves with the first successful attempt's value. For a stream, pass
+   * `held`: the breaker's verdict then waits until `held(value)` settles (the stream's end), so a stream
+   * that fails midway counts as a failure too.
+   * @throws BrokenCircuitError (cockatiel) when the circuit is open; otherwise what the last attempt threw.
+   */
+  execute<T>(
+    attempt: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    held?: (value: T) => Promise<void>,
+  ): Promise<T> {
+    if (held === undefined) {
+      return this.guard((inner) => this.withRetries(attempt, inner), signal);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.guard(async (inner) => {
+        const value = await this.withRetries(attempt, inner);
+        resolve(value);
+        await held(value);
+      }, signal)
+        // Once `value` resolved the promise this is a no-op: a stream reports its own failures.
+        .catch(reject);
+    });
+  }
+
+  /**
+   * Lets traffic through again at once, without waiting out the reset timeout: for a server that was
+   * restarted and passed its warm-up, whose earlier failures say nothing about it now. The failure count
+   * stays, so the first call is a trial: one more failure opens the circuit again.
+   * @returns whether the circuit was open.
+   */
+  giveTrial(): boolean {
+    if (this.breaker.state !== CircuitState.Open) {
+      return false;
+    }
+    this.breaker.isolate().dispose();
+    clearTimeout(this.halfOpenTimer);
+    return true;
   }
 
   /** Stops the timer; safe to call twice. */

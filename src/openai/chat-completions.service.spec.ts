@@ -1,14 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '../common/errors';
-import type { OllamaConfig } from '../config/configuration';
-import type { LlmService } from '../llm/llm.service';
 import type { LlmChatRequest } from '../llm/llm.types';
 import type { ChatCompletionRequest } from './chat-completion-request';
 import { ChatCompletionsService, METRICS_ENDPOINT } from './chat-completions.service';
 import { OpenAiRequestError } from './openai-error';
 import type { ChatCompletionChunk, ChatCompletionStreamEvent } from './openai.types';
-import { ServedModel } from './served-model';
-import { FAKE_DONE as DONE, FAKE_RESULT as RESULT, FakeLlmService } from '../../test/support/fake-llm-service';
+import { ServedModels } from './served-model';
+import { FAKE_DONE as DONE, FAKE_RESULT as RESULT, FakeLlm } from '../../test/support/fake-llm';
 
 const MODEL = 'llama3.1:latest';
 
@@ -34,10 +32,10 @@ function isChunk(event: ChatCompletionStreamEvent): event is ChatCompletionChunk
   return typeof event === 'object' && 'object' in event;
 }
 
-function build(): { service: ChatCompletionsService; llm: FakeLlmService; served: ServedModel } {
-  const llm = new FakeLlmService();
-  const served = new ServedModel({ model: MODEL } as OllamaConfig);
-  return { service: new ChatCompletionsService(llm as unknown as LlmService, served), llm, served };
+function build(): { service: ChatCompletionsService; llm: FakeLlm; served: ServedModels } {
+  const llm = new FakeLlm();
+  const served = new ServedModels(llm);
+  return { service: new ChatCompletionsService(llm, served), llm, served };
 }
 
 const CONTEXT = { requestId: 'req-1' };
@@ -61,7 +59,7 @@ describe(ChatCompletionsService.name, () => {
         object: 'chat.completion',
         created: expect.any(Number),
         model: 'llama3.1',
-        system_fingerprint: served.fingerprint,
+        system_fingerprint: served.fingerprint(MODEL),
         choices: [
           {
             index: 0,
@@ -98,7 +96,9 @@ describe(ChatCompletionsService.name, () => {
         format: 'json',
       };
       await service.complete(request({ llm: llmRequest }), { signal, requestId: 'r' });
-      expect(llm.calls).toEqual([{ request: llmRequest, options: { signal, endpoint: METRICS_ENDPOINT } }]);
+      expect(llm.calls).toEqual([
+        { request: { ...llmRequest, model: MODEL }, options: { signal, endpoint: METRICS_ENDPOINT } },
+      ]);
       expect(METRICS_ENDPOINT).toBe('openai');
     });
 
@@ -138,7 +138,7 @@ describe(ChatCompletionsService.name, () => {
         id: expect.stringMatching(/^chatcmpl-/),
         object: 'chat.completion.chunk',
         model: 'llama3.1',
-        system_fingerprint: served.fingerprint,
+        system_fingerprint: served.fingerprint(MODEL),
       });
       for (const chunk of chunks) {
         expect(chunk.id).toBe(first.id);

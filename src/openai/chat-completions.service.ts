@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../common/errors';
-import { LlmService } from '../llm/llm.service';
+import { Llm } from '../llm/llm';
 import type { LlmChatResult, LlmStreamEvent, LlmUsage } from '../llm/llm.types';
 import type { ChatCompletionRequest } from './chat-completion-request';
 import { OpenAiErrorObject, toOpenAiErrorResponse } from './openai-error';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionStreamEvent, CompletionUsage } from './openai.types';
-import { ServedModel } from './served-model';
+import { ServedModels } from './served-model';
 
 /** The `endpoint` label of the LLM metrics for these routes. */
 export const METRICS_ENDPOINT = 'openai';
@@ -32,34 +32,37 @@ function toUsage({ promptTokens, completionTokens }: LlmUsage): CompletionUsage 
   };
 }
 
-/** `POST /v1/chat/completions` on top of `LlmService`: OpenAI's request in, OpenAI's objects out. */
+/** `POST /v1/chat/completions` on top of the `Llm` port: OpenAI's request in, OpenAI's objects out. */
 @Injectable()
 export class ChatCompletionsService {
   private readonly logger = new Logger(ChatCompletionsService.name);
 
   constructor(
-    private readonly llm: LlmService,
-    private readonly served: ServedModel,
+    private readonly llm: Llm,
+    private readonly served: ServedModels,
   ) {}
 
   /**
    * The whole completion as one `chat.completion` object.
-   * @throws OpenAiRequestError 404 when the request names another model than the served one.
+   * @throws OpenAiRequestError 404 when the request names a model that is not served.
    * @throws ServiceUnavailableError (503), UpstreamTimeoutError (504 after OLLAMA_TIMEOUT), BadGatewayError
-   *   (502), as `LlmService.chat`.
+   *   (502), as `Llm.chat`.
    */
   async complete(request: ChatCompletionRequest, context: CompletionContext): Promise<ChatCompletion> {
-    this.served.assertServed(request.model);
-    const result: LlmChatResult = await this.llm.chat(request.llm, {
-      signal: context.signal,
-      endpoint: METRICS_ENDPOINT,
-    });
+    const model = this.served.resolve(request.model);
+    const result: LlmChatResult = await this.llm.chat(
+      { ...request.llm, model },
+      {
+        signal: context.signal,
+        endpoint: METRICS_ENDPOINT,
+      },
+    );
     return {
       id: newCompletionId(),
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: request.model,
-      system_fingerprint: this.served.fingerprint,
+      system_fingerprint: this.served.fingerprint(model),
       choices: [
         {
           index: 0,
@@ -84,14 +87,18 @@ export class ChatCompletionsService {
     request: ChatCompletionRequest,
     context: CompletionContext,
   ): Promise<AsyncIterable<ChatCompletionStreamEvent>> {
-    this.served.assertServed(request.model);
-    const upstream = await this.llm.stream(request.llm, { signal: context.signal, endpoint: METRICS_ENDPOINT });
-    return this.events(upstream, request, context);
+    const model = this.served.resolve(request.model);
+    const upstream = await this.llm.stream(
+      { ...request.llm, model },
+      { signal: context.signal, endpoint: METRICS_ENDPOINT },
+    );
+    return this.events(upstream, request, this.served.fingerprint(model), context);
   }
 
   private async *events(
     upstream: AsyncIterable<LlmStreamEvent>,
     request: ChatCompletionRequest,
+    fingerprint: string,
     context: CompletionContext,
   ): AsyncGenerator<ChatCompletionStreamEvent> {
     const header = {
@@ -99,7 +106,7 @@ export class ChatCompletionsService {
       object: 'chat.completion.chunk' as const,
       created: Math.floor(Date.now() / 1000),
       model: request.model,
-      system_fingerprint: this.served.fingerprint,
+      system_fingerprint: fingerprint,
     };
     // OpenAI sends `usage: null` on every chunk of a stream that ends with a usage chunk.
     const usage = request.includeUsage ? { usage: null } : {};

@@ -139,9 +139,12 @@ export function toOpenAiErrorResponse(exception: unknown, requestId: string): Op
       const code = status === 504 ? 'upstream_timeout' : status === 502 ? 'upstream_error' : 'server_error';
       return serverError(status, exception.message, code);
     }
+    const { param, code } = exception as DomainError & { param?: string; code?: string };
     return {
       status,
-      body: { error: { message: exception.message, type: 'invalid_request_error', param: null, code: null } },
+      body: {
+        error: { message: exception.message, type: 'invalid_request_error', param: param ?? null, code: code ?? null },
+      },
       headers: {},
     };
   }

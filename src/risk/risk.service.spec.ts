@@ -1,43 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { BadGatewayError, InvalidRequestError, ServiceUnavailableError } from '../common/errors';
-import type { LlmService } from '../llm/llm.service';
-import type { LlmCallOptions, LlmChatRequest, LlmChatResult } from '../llm/llm.types';
+import { FAKE_RESULT, FakeLlm } from '../../test/support/fake-llm';
 import type { RiskAssessRequestDto } from './dto/risk-assess-request.dto';
 import { computeIndicators } from './indicators';
 import { RISK_ANSWER_SCHEMA } from './risk-answer';
 import { RiskService } from './risk.service';
-
-const TIMINGS = { totalMs: 900, queueMs: 0, loadMs: 2, promptEvalMs: 100, evalMs: 790, tokensPerSecond: 40 };
-
-function result(content: string): LlmChatResult {
-  return {
-    content,
-    model: 'llama3.1:latest',
-    doneReason: 'stop',
-    usage: { promptTokens: 300, completionTokens: 80 },
-    timings: TIMINGS,
-  };
-}
-
-/** Stands in for `LlmService`: answers each call with the next scripted reply. */
-class FakeLlmService {
-  readonly model = 'llama3.1:latest';
-  readonly calls: Array<{ request: LlmChatRequest; options: LlmCallOptions }> = [];
-
-  constructor(private readonly replies: Array<string | Error>) {}
-
-  async chat(request: LlmChatRequest, options: LlmCallOptions): Promise<LlmChatResult> {
-    this.calls.push({ request, options });
-    const reply = this.replies.shift();
-    if (reply === undefined) {
-      throw new Error('no scripted reply left');
-    }
-    if (reply instanceof Error) {
-      throw reply;
-    }
-    return result(reply);
-  }
-}
 
 const VALID = JSON.stringify({
   score: 81,
@@ -56,9 +23,11 @@ const REQUEST: RiskAssessRequestDto = {
   horizonDays: 30,
 };
 
-function build(replies: Array<string | Error>): { service: RiskService; llm: FakeLlmService } {
-  const llm = new FakeLlmService(replies);
-  return { service: new RiskService(llm as unknown as LlmService), llm };
+function build(replies: Array<string | Error>): { service: RiskService; llm: FakeLlm } {
+  const llm = new FakeLlm();
+  llm.chatReplies = replies;
+  llm.chatResult = new Error('no scripted reply left');
+  return { service: new RiskService(llm), llm };
 }
 
 describe(RiskService.name, () => {
@@ -70,6 +39,12 @@ describe(RiskService.name, () => {
 
   afterEach(() => {
     warn.mockRestore();
+  });
+
+  it('asks the model the request names', async () => {
+    const { service, llm } = build([VALID]);
+    await service.assess({ ...REQUEST, model: 'llama3.1' });
+    expect(llm.calls[0].request.model).toBe('llama3.1');
   });
 
   it('answers with the checked assessment, the level from the score, the indicators, model and timings', async () => {
@@ -85,7 +60,7 @@ describe(RiskService.name, () => {
       ],
       indicators: computeIndicators(REQUEST.prices ?? []),
       model: 'llama3.1:latest',
-      timings: TIMINGS,
+      timings: FAKE_RESULT.timings,
     });
   });
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BadGatewayError, InvalidRequestError } from '../common/errors';
-import { LlmService } from '../llm/llm.service';
+import { Llm } from '../llm/llm';
 import type { LlmChatResult } from '../llm/llm.types';
 import type { RiskAssessRequestDto } from './dto/risk-assess-request.dto';
 import type { RiskAssessResponseDto } from './dto/risk-assess-response.dto';
@@ -26,14 +26,14 @@ const METRICS_ENDPOINT = 'risk';
 export class RiskService {
   private readonly logger = new Logger(RiskService.name);
 
-  constructor(private readonly llm: LlmService) {}
+  constructor(private readonly llm: Llm) {}
 
   /**
    * Assesses the subject. The model's answer is checked against the assessment schema; an invalid
    * answer is asked for once more (`RISK_MAX_ATTEMPTS` calls in all).
    * @param signal aborts the upstream generation, e.g. when the client disconnects.
    * @throws InvalidRequestError (400) when the prices are too extreme to compute returns from,
-   *   BadGatewayError (502) when the model gave no valid assessment, and whatever `LlmService.chat`
+   *   BadGatewayError (502) when the model gave no valid assessment, and whatever `Llm.chat`
    *   throws: ServiceUnavailableError (503), UpstreamTimeoutError (504), BadGatewayError (502).
    */
   async assess(request: RiskAssessRequestDto, signal?: AbortSignal): Promise<RiskAssessResponseDto> {
@@ -49,7 +49,7 @@ export class RiskService {
 
     for (let attempt = 1; attempt <= RISK_MAX_ATTEMPTS; attempt++) {
       const result: LlmChatResult = await this.llm.chat(
-        { messages, format: RISK_ANSWER_SCHEMA, options: ASSESSMENT_OPTIONS },
+        { model: request.model, messages, format: RISK_ANSWER_SCHEMA, options: ASSESSMENT_OPTIONS },
         { signal, endpoint: METRICS_ENDPOINT },
       );
       const check = parseRiskAnswer(result.content, evidence.length);

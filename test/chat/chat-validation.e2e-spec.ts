@@ -98,7 +98,8 @@ const BAD_BODIES: Array<[string, unknown, string[]]> = [
     ['property num_ctx should not exist'],
   ],
   ['stream as text', { message: 'hi', stream: 'yes' }, ['stream must be a boolean value']],
-  ['an unknown field', { message: 'hi', model: 'other-model' }, ['property model should not exist']],
+  ['an unknown field', { message: 'hi', modell: 'other-model' }, ['property modell should not exist']],
+  ['a model that is not a string', { message: 'hi', model: 42 }, ['model must be a string']],
   [
     'several problems at once',
     { message: '', stream: 1, extra: true },

@@ -1,18 +1,17 @@
-import { HttpService } from '@nestjs/axios';
-import axios from 'axios';
-import { Agent } from 'node:http';
-import type { OllamaChatChunk, OllamaChatRequest } from '../../src/llm/ollama-api.types';
-import { OllamaClient } from '../../src/llm/ollama-client';
-import { OllamaClientError } from '../../src/llm/ollama-client.errors';
+import { parseKeepAlive } from '../../src/config/duration';
+import type { LlmChatRequest } from '../../src/llm/llm.types';
+import { OllamaClient, OllamaStreamEvent } from '../../src/llm/ollama/ollama-client';
+import { OllamaClientError } from '../../src/llm/ollama/ollama-client.errors';
 import { BUSY_MESSAGE, OllamaEmulator } from '../emulator/ollama-emulator';
 import { eventually, MODEL } from './harness';
-import { StaticEndpoint } from './static-endpoint';
 
 const CALL = { timeoutMs: 5_000 };
 const STREAM = { idleTimeoutMs: 5_000 };
 
-function chatRequest(content: string): OllamaChatRequest {
-  return { model: MODEL, messages: [{ role: 'user', content }], keep_alive: '5m' };
+const SETTINGS = { keepAlive: parseKeepAlive('5m')!, maxSockets: 8 };
+
+function chatRequest(content: string): LlmChatRequest {
+  return { messages: [{ role: 'user', content }] };
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<OllamaClientError> {
@@ -27,8 +26,8 @@ async function failureOf(promise: Promise<unknown>): Promise<OllamaClientError> 
   throw new Error('expected the call to fail');
 }
 
-async function collect(stream: AsyncIterable<OllamaChatChunk>): Promise<OllamaChatChunk[]> {
-  const chunks: OllamaChatChunk[] = [];
+async function collect(stream: AsyncIterable<OllamaStreamEvent>): Promise<OllamaStreamEvent[]> {
+  const chunks: OllamaStreamEvent[] = [];
   for await (const chunk of stream) {
     chunks.push(chunk);
   }
@@ -37,13 +36,11 @@ async function collect(stream: AsyncIterable<OllamaChatChunk>): Promise<OllamaCh
 
 describe(OllamaClient.name, () => {
   const emulator = new OllamaEmulator({ models: [MODEL], replyText: ({ prompt }) => prompt, tokenDelayMs: 5 });
-  const agent = new Agent({ keepAlive: true });
-  const http = new HttpService(axios.create({ httpAgent: agent, proxy: false }));
   let client: OllamaClient;
 
   beforeAll(async () => {
     await emulator.start();
-    client = new OllamaClient(http, new StaticEndpoint(emulator.url));
+    client = new OllamaClient(emulator.url, SETTINGS);
   });
 
   afterEach(() => {
@@ -52,7 +49,7 @@ describe(OllamaClient.name, () => {
   });
 
   afterAll(async () => {
-    agent.destroy();
+    client.destroy();
     await emulator.stop();
   });
 
@@ -60,39 +57,65 @@ describe(OllamaClient.name, () => {
     await expect(client.version(CALL)).resolves.toEqual({ version: '0.33.0' });
     const tags = await client.tags(CALL);
     expect(tags.models.map((model) => model.name)).toEqual([MODEL]);
-    await client.generate({ model: MODEL, keep_alive: '5m' }, CALL);
+    await client.load(MODEL, 'generate', CALL);
     const ps = await client.ps(CALL);
     expect(ps.models).toHaveLength(1);
     expect(Date.parse(ps.models[0].expires_at)).toBeGreaterThan(Date.now());
   });
 
-  it('loads the model with an empty generate request (done_reason load)', async () => {
-    await expect(client.generate({ model: MODEL, keep_alive: '5m' }, CALL)).resolves.toMatchObject({
-      done: true,
-      done_reason: 'load',
+  it("loads the model with an empty generate request and the gateway's keep_alive (done_reason load)", async () => {
+    emulator.resetStats();
+    await expect(client.load(MODEL, 'generate', CALL)).resolves.toBe('load');
+    expect(emulator.stats.lastRequests.at(-1)).toMatchObject({
+      endpoint: 'generate',
+      body: { model: MODEL, keep_alive: '5m', options: {}, stream: false },
     });
   });
 
-  it('answers a non-streamed chat with the whole message and the metrics', async () => {
-    const reply = await client.chat(chatRequest('hello world'), CALL);
-    expect(reply).toMatchObject({ done: true, done_reason: 'stop', message: { content: 'hello world' } });
-    expect(reply.eval_count).toBeGreaterThan(0);
+  it('answers a non-streamed chat with the whole message, the usage and the timings in milliseconds', async () => {
+    const reply = await client.chat(MODEL, chatRequest('hello world'), CALL);
+    expect(reply).toMatchObject({ model: MODEL, doneReason: 'stop', content: 'hello world' });
+    expect(reply.usage.completionTokens).toBeGreaterThan(0);
+    expect(reply.timings.totalMs).toBeGreaterThan(0);
+    expect(reply.timings.totalMs).toBeLessThan(60_000);
   });
 
-  it('streams chat chunks up to and including the one with done', async () => {
-    const chunks = await collect(await client.chatStream(chatRequest('one two three'), STREAM));
-    expect(chunks.map((chunk) => chunk.message.content).join('')).toBe('one two three');
-    expect(chunks.at(-1)).toMatchObject({ done: true, done_reason: 'stop' });
-    expect(chunks.slice(0, -1).every((chunk) => !chunk.done)).toBe(true);
+  it("sends the model, the gateway's keep_alive and only the sampling options it knows", async () => {
+    emulator.resetStats();
+    await client.chat(
+      MODEL,
+      { ...chatRequest('hi'), options: { temperature: 0.2, seed: 7, num_ctx: 99_999 } as never, format: 'json' },
+      CALL,
+    );
+    expect(emulator.stats.lastRequests.at(-1)).toMatchObject({
+      endpoint: 'chat',
+      body: {
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: false,
+        keep_alive: '5m',
+        options: { temperature: 0.2, seed: 7 },
+        format: 'json',
+      },
+    });
+  });
+
+  it('streams the non-empty deltas, then one done with the result', async () => {
+    const events = await collect(await client.chatStream(MODEL, chatRequest('one two three'), STREAM));
+    const deltas = events.filter((event) => event.type === 'delta');
+    expect(deltas.map((event) => event.text).join('')).toBe('one two three');
+    expect(deltas.every((event) => event.text !== '')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'done', result: { model: MODEL, doneReason: 'stop' } });
+    expect(events.filter((event) => event.type === 'done')).toHaveLength(1);
   });
 
   it('reports a model Ollama does not have as model_not_found', async () => {
     emulator.configure({ models: [] });
-    await expect(failureOf(client.chat(chatRequest('hi'), CALL))).resolves.toMatchObject({
+    await expect(failureOf(client.chat(MODEL, chatRequest('hi'), CALL))).resolves.toMatchObject({
       kind: 'model_not_found',
       httpStatus: 404,
     });
-    await expect(failureOf(client.chatStream(chatRequest('hi'), STREAM))).resolves.toMatchObject({
+    await expect(failureOf(client.chatStream(MODEL, chatRequest('hi'), STREAM))).resolves.toMatchObject({
       kind: 'model_not_found',
     });
     await expect(failureOf(client.show('nothing:here', CALL))).resolves.toMatchObject({ kind: 'model_not_found' });
@@ -100,14 +123,14 @@ describe(OllamaClient.name, () => {
 
   it('reports a full Ollama queue as busy, keeping its text for the log only', async () => {
     emulator.injectFault({ kind: 'busy', times: 1, endpoints: ['chat'] });
-    const failure = await failureOf(client.chat(chatRequest('hi'), CALL));
+    const failure = await failureOf(client.chat(MODEL, chatRequest('hi'), CALL));
     expect(failure).toMatchObject({ kind: 'busy', httpStatus: 503, detail: BUSY_MESSAGE });
     expect(failure.message).not.toContain('maximum pending');
   });
 
   it('reports other error statuses as upstream, with the status, before reading any stream', async () => {
     emulator.injectFault({ kind: 'http-error', status: 500, message: 'llama-server process has terminated', times: 1 });
-    await expect(failureOf(client.chatStream(chatRequest('hi'), STREAM))).resolves.toMatchObject({
+    await expect(failureOf(client.chatStream(MODEL, chatRequest('hi'), STREAM))).resolves.toMatchObject({
       kind: 'upstream',
       httpStatus: 500,
       detail: 'llama-server process has terminated',
@@ -116,8 +139,8 @@ describe(OllamaClient.name, () => {
 
   it('throws an error line in the middle of a stream as upstream', async () => {
     emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 1, message: 'runner crashed', times: 1 });
-    const stream = await client.chatStream(chatRequest('one two three four'), STREAM);
-    const seen: OllamaChatChunk[] = [];
+    const stream = await client.chatStream(MODEL, chatRequest('one two three four'), STREAM);
+    const seen: OllamaStreamEvent[] = [];
     const failure = await failureOf(
       (async () => {
         for await (const chunk of stream) {
@@ -132,7 +155,7 @@ describe(OllamaClient.name, () => {
   it('times out a silent non-streamed answer after its time limit', async () => {
     emulator.injectFault({ kind: 'hang', times: 1 });
     const started = Date.now();
-    await expect(failureOf(client.chat(chatRequest('hi'), { timeoutMs: 300 }))).resolves.toMatchObject({
+    await expect(failureOf(client.chat(MODEL, chatRequest('hi'), { timeoutMs: 300 }))).resolves.toMatchObject({
       kind: 'timeout',
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(280);
@@ -140,30 +163,33 @@ describe(OllamaClient.name, () => {
 
   it('times out a stream that goes silent between chunks', async () => {
     emulator.injectFault({ kind: 'hang-after-first-chunk', times: 1 });
-    const stream = await client.chatStream(chatRequest('one two three'), { idleTimeoutMs: 300 });
+    const stream = await client.chatStream(MODEL, chatRequest('one two three'), { idleTimeoutMs: 300 });
     await expect(failureOf(collect(stream))).resolves.toMatchObject({ kind: 'timeout' });
   });
 
   it('does not count the time the consumer spends between chunks as silence', async () => {
-    const stream = await client.chatStream(chatRequest('one two three'), { idleTimeoutMs: 200 });
-    const chunks: OllamaChatChunk[] = [];
-    for await (const chunk of stream) {
-      chunks.push(chunk);
+    const stream = await client.chatStream(MODEL, chatRequest('one two three'), { idleTimeoutMs: 200 });
+    const events: OllamaStreamEvent[] = [];
+    for await (const event of stream) {
+      events.push(event);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    expect(chunks.at(-1)?.done).toBe(true);
+    expect(events.at(-1)?.type).toBe('done');
   });
 
   it('reports a dropped connection and a closed port as unreachable', async () => {
     emulator.injectFault({ kind: 'drop-connection', times: 1 });
-    await expect(failureOf(client.chat(chatRequest('hi'), CALL))).resolves.toMatchObject({ kind: 'unreachable' });
+    await expect(failureOf(client.chat(MODEL, chatRequest('hi'), CALL))).resolves.toMatchObject({
+      kind: 'unreachable',
+    });
 
     const gone = new OllamaEmulator();
     await gone.start();
     const closedPort = gone.url;
     await gone.stop();
-    const nowhere = new OllamaClient(http, new StaticEndpoint(closedPort));
+    const nowhere = new OllamaClient(closedPort, SETTINGS);
     await expect(failureOf(nowhere.version(CALL))).resolves.toMatchObject({ kind: 'unreachable' });
+    nowhere.destroy();
   });
 
   it("aborts the upstream request when the caller's signal aborts, reporting aborted", async () => {
@@ -171,14 +197,14 @@ describe(OllamaClient.name, () => {
     emulator.configure({ tokenDelayMs: 50 });
     try {
       const controller = new AbortController();
-      const stream = await client.chatStream(chatRequest('a b c d e f g h i j'), {
+      const stream = await client.chatStream(MODEL, chatRequest('a b c d e f g h i j'), {
         ...STREAM,
         signal: controller.signal,
       });
       const failure = failureOf(
         (async () => {
-          for await (const chunk of stream) {
-            expect(chunk.done).toBe(false);
+          for await (const event of stream) {
+            expect(event.type).toBe('delta');
             controller.abort();
           }
         })(),
@@ -194,9 +220,9 @@ describe(OllamaClient.name, () => {
     emulator.resetStats();
     emulator.configure({ tokenDelayMs: 50 });
     try {
-      const stream = await client.chatStream(chatRequest('a b c d e f g h i j'), STREAM);
-      for await (const chunk of stream) {
-        expect(chunk.done).toBe(false);
+      const stream = await client.chatStream(MODEL, chatRequest('a b c d e f g h i j'), STREAM);
+      for await (const event of stream) {
+        expect(event.type).toBe('delta');
         break;
       }
       await eventually('emulator saw the abort', () => emulator.stats.abortedStreams === 1, 5_000);

@@ -103,7 +103,8 @@ describe(ChatRequestDto.name, () => {
       'options.num_ctx: property num_ctx should not exist',
     ],
     ['stream as text', { message: 'hi', stream: 'true' }, 'stream must be a boolean value'],
-    ['an unknown field', { message: 'hi', model: 'other' }, 'property model should not exist'],
+    ['an unknown field', { message: 'hi', modell: 'other' }, 'property modell should not exist'],
+    ['a model that is not a string', { message: 'hi', model: ['qwen2.5:7b'] }, 'model must be a string'],
   ])('refuses %s, naming the field and limit', async (_case, body, expected) => {
     expect(await problemsOf(body)).toContain(expected);
   });

@@ -16,6 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOptional } from '../../common/validation/is-optional.decorator';
+import { ServedModelName } from '../../common/validation/model-name.decorator';
 
 export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -75,6 +76,9 @@ export class ChatOptionsDto {
 }
 
 export class ChatRequestDto {
+  @ServedModelName()
+  model?: string;
+
   @ApiProperty({ minLength: 1, maxLength: MAX_MESSAGE_CHARS, example: 'Explain duration risk in two sentences.' })
   @IsString()
   @MinLength(1)

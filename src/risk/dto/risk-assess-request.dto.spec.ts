@@ -97,7 +97,9 @@ describe(RiskAssessRequestDto.name, () => {
     ['a horizon of 0 days', { subject: 's', horizonDays: 0 }, 'horizonDays must not be less than 1'],
     ['a horizon over 365 days', { subject: 's', horizonDays: 366 }, 'horizonDays must not be greater than 365'],
     ['a fractional horizon', { subject: 's', horizonDays: 1.5 }, 'horizonDays must be an integer'],
-    ['an unknown field', { subject: 's', model: 'x' }, 'property model should not exist'],
+    ['an unknown field', { subject: 's', modell: 'x' }, 'property modell should not exist'],
+    ['a model that is not a string', { subject: 's', model: 7 }, 'model must be a string'],
+    ['an empty model name', { subject: 's', model: ' ' }, 'model must name a served model'],
   ])('refuses %s, naming the field and limit', async (_case, body, expected) => {
     expect(await problemsOf(body)).toContain(expected);
   });

@@ -17,6 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOptional } from '../../common/validation/is-optional.decorator';
+import { ServedModelName } from '../../common/validation/model-name.decorator';
 
 export const MAX_EVIDENCE_ITEMS = 50;
 export const MIN_PRICES = 3;
@@ -45,6 +46,9 @@ export class EvidenceDto {
 }
 
 export class RiskAssessRequestDto {
+  @ServedModelName()
+  model?: string;
+
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'ACME Corp senior bonds' })
   @IsString()
   @MinLength(1)

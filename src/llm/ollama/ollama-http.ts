@@ -1,21 +1,11 @@
 import { HttpService } from '@nestjs/axios';
-import { Injectable, Logger } from '@nestjs/common';
-import { isAxiosError, type AxiosResponse, type Method } from 'axios';
+import { Logger } from '@nestjs/common';
+import axios, { isAxiosError, type AxiosResponse, type Method } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
 import { CallScope } from './call-scope';
 import { NdjsonParseError, readNdjson } from './ndjson';
-import {
-  OllamaChatChunk,
-  OllamaChatRequest,
-  OllamaGenerateRequest,
-  OllamaGenerateResponse,
-  OllamaPsResponse,
-  OllamaPullProgress,
-  OllamaShowResponse,
-  OllamaTagsResponse,
-  OllamaVersionResponse,
-} from './ollama-api.types';
 import { OllamaClientError } from './ollama-client.errors';
 
 export interface OllamaCallOptions {
@@ -49,91 +39,36 @@ const UNREACHABLE_CODES = new Set([
 const BUSY_TEXT = 'server busy';
 
 /**
- * Ollama's native HTTP API, typed. Every call takes an `AbortSignal` and a time limit, and fails with
- * an `OllamaClientError` whose `kind` says what went wrong; Ollama's own error text stays in its
- * `detail` (for logs). Streams are NDJSON parsed into async iterables: the HTTP status is checked
- * first, an `{"error"}` line throws, and a stream ending before its last object throws too.
- * Leaving a stream's loop early aborts the upstream request, which makes Ollama stop generating.
+ * The HTTP side of one Ollama server: one keep-alive connection pool (reusing connections is what
+ * makes short requests cheap), JSON calls and NDJSON streams, each bounded by an `AbortSignal` and a
+ * time limit, failing with an `OllamaClientError` whose `kind` says what went wrong. Streams check the
+ * HTTP status first, throw on an `{"error"}` line and on an end before their last object; leaving a
+ * stream's loop early closes the connection, which makes Ollama stop generating.
  */
-@Injectable()
-export class OllamaClient {
-  private readonly logger = new Logger(OllamaClient.name);
+export class OllamaHttp {
+  private readonly logger = new Logger(OllamaHttp.name);
+  private readonly agent: HttpAgent;
+  private readonly http: HttpService;
+  private destroyed = false;
 
   constructor(
-    private readonly http: HttpService,
-    private readonly endpoint: OllamaEndpoint,
-  ) {}
-
-  /** `GET /api/version`. */
-  version(options: OllamaCallOptions): Promise<OllamaVersionResponse> {
-    return this.requestJson<OllamaVersionResponse>('GET', '/api/version', undefined, options);
+    /** Base URL without a trailing slash. */
+    readonly baseUrl: string,
+    maxSockets: number,
+  ) {
+    const options = { keepAlive: true, maxSockets };
+    this.agent = baseUrl.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
+    // `proxy: false`: HTTP(S)_PROXY of the environment must not reroute calls to a local Ollama.
+    this.http = new HttpService(axios.create({ httpAgent: this.agent, httpsAgent: this.agent, proxy: false }));
   }
 
-  /** `GET /api/tags`: the models on disk. */
-  tags(options: OllamaCallOptions): Promise<OllamaTagsResponse> {
-    return this.requestJson<OllamaTagsResponse>('GET', '/api/tags', undefined, options);
-  }
-
-  /** `GET /api/ps`: the models in memory, with `expires_at`. */
-  ps(options: OllamaCallOptions): Promise<OllamaPsResponse> {
-    return this.requestJson<OllamaPsResponse>('GET', '/api/ps', undefined, options);
-  }
-
-  /** `POST /api/show`. Throws `model_not_found` for a model Ollama does not have. */
-  show(model: string, options: OllamaCallOptions): Promise<OllamaShowResponse> {
-    return this.requestJson<OllamaShowResponse>('POST', '/api/show', { model }, options);
-  }
-
-  /**
-   * `POST /api/generate` without streaming. With no prompt this loads the model (`done_reason: load`):
-   * give it the load timeout, not the inference one.
-   */
-  generate(request: OllamaGenerateRequest, options: OllamaCallOptions): Promise<OllamaGenerateResponse> {
-    return this.requestJson<OllamaGenerateResponse>('POST', '/api/generate', { ...request, stream: false }, options);
-  }
-
-  /** `POST /api/chat` without streaming: one object with the whole reply. */
-  async chat(request: OllamaChatRequest, options: OllamaCallOptions): Promise<OllamaChatChunk> {
-    const reply = await this.requestJson<OllamaChatChunk>('POST', '/api/chat', { ...request, stream: false }, options);
-    if (typeof reply.message?.content !== 'string' || reply.done !== true) {
-      throw new OllamaClientError('protocol', 'Ollama answered chat without a complete message');
-    }
-    return reply;
-  }
-
-  /**
-   * `POST /api/chat` streamed. Resolves once Ollama answered 200, so errors before the first chunk
-   * (status codes, refused connections, a silent server) reject here. The iterable yields every chunk up
-   * to and including the one with `done: true`.
-   */
-  chatStream(request: OllamaChatRequest, options: OllamaStreamOptions): Promise<AsyncGenerator<OllamaChatChunk>> {
-    return this.openStream<OllamaChatChunk>('/api/chat', { ...request, stream: true }, options, (chunk) => chunk.done);
-  }
-
-  /**
-   * `POST /api/pull` streamed. Yields progress lines up to and including `{"status":"success"}`. It has
-   * no time limit of its own: a pull is long, and only the caller knows when it has stalled.
-   */
-  pull(model: string, signal: AbortSignal): Promise<AsyncGenerator<OllamaPullProgress>> {
-    return this.openStream<OllamaPullProgress>(
-      '/api/pull',
-      { model, stream: true },
-      { signal, idleTimeoutMs: Infinity },
-      (progress) => progress.status === 'success',
-    );
-  }
-
-  private url(path: string): string {
-    return `${this.endpoint.baseUrl}${path}`;
-  }
-
-  private async requestJson<T>(method: Method, path: string, body: unknown, options: OllamaCallOptions): Promise<T> {
+  async json<T>(method: Method, path: string, body: unknown, options: OllamaCallOptions): Promise<T> {
     const scope = new CallScope(options.signal, options.timeoutMs);
     scope.arm();
     try {
       const response = await this.http.axiosRef.request<string>({
         method,
-        url: this.url(path),
+        url: `${this.baseUrl}${path}`,
         data: body,
         responseType: 'text',
         transformResponse: (data: string) => data,
@@ -155,7 +90,12 @@ export class OllamaClient {
     }
   }
 
-  private async openStream<T extends object>(
+  /**
+   * Resolves once Ollama answered 200, so errors before the first line (status codes, refused
+   * connections, a silent server) reject here. The iterable yields every object up to and including
+   * the one `isLast` accepts.
+   */
+  async stream<T extends object>(
     path: string,
     body: unknown,
     options: OllamaStreamOptions,
@@ -167,7 +107,7 @@ export class OllamaClient {
     try {
       response = await this.http.axiosRef.request<Readable>({
         method: 'POST',
-        url: this.url(path),
+        url: `${this.baseUrl}${path}`,
         data: body,
         responseType: 'stream',
         validateStatus: () => true,
@@ -182,6 +122,14 @@ export class OllamaClient {
       throw this.toClientError(error, scope, path);
     }
     return this.iterate(response.data, scope, path, isLast);
+  }
+
+  /** Closes every socket. Safe to call twice. */
+  destroy(): void {
+    if (!this.destroyed) {
+      this.destroyed = true;
+      this.agent.destroy();
+    }
   }
 
   private async *iterate<T extends object>(
@@ -222,7 +170,7 @@ export class OllamaClient {
   }
 
   private statusError(path: string, status: number, text: string): OllamaClientError {
-    const detail = errorText(text);
+    const detail = ollamaErrorMessage(text);
     if (status === 404 && /not found/i.test(detail) && detail !== '404 page not found') {
       return new OllamaClientError('model_not_found', `Ollama does not have the model (${path})`, detail, status);
     }
@@ -242,9 +190,7 @@ export class OllamaClient {
         `Ollama did not answer ${path} within ${scope.timeoutMs} ms`,
         undefined,
         undefined,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
     if (scope.callerAborted) {
@@ -259,12 +205,10 @@ export class OllamaClient {
     if (code !== undefined && UNREACHABLE_CODES.has(code)) {
       return new OllamaClientError(
         'unreachable',
-        `Ollama is unreachable at ${this.endpoint.baseUrl} (${code})`,
+        `Ollama is unreachable at ${this.baseUrl} (${code})`,
         undefined,
         undefined,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
     const message = error instanceof Error ? error.message : String(error);
@@ -275,8 +219,8 @@ export class OllamaClient {
   }
 }
 
-/** `{"error":"…"}` gives its message; anything else (plain text) is kept as it is, trimmed. */
-function errorText(body: string): string {
+/** Ollama's `{"error":"…"}` gives its message; anything else (plain text) is kept as it is, trimmed. */
+export function ollamaErrorMessage(body: string): string {
   try {
     const parsed = JSON.parse(body) as unknown;
     if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {

@@ -1,66 +1,19 @@
 import { Logger } from '@nestjs/common';
-import { parseEnvironment } from '../config/environment';
-import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
-import { ModelLifecycle, keepWarmPlan } from './model-lifecycle';
+import { FakeOllamaEndpoint as FakeEndpoint } from '../../../test/support/fake-ollama-endpoint';
+import { parseEnvironment } from '../../config/environment';
 import {
-  OllamaGenerateRequest,
-  OllamaGenerateResponse,
   OllamaPsResponse,
   OllamaPullProgress,
+  OllamaShowResponse,
   OllamaTagsResponse,
-} from './ollama-api.types';
-import { OllamaCallOptions, OllamaClient } from './ollama-client';
-import { OllamaClientError } from './ollama-client.errors';
+} from '../ollama/ollama-api.types';
+import { LoadKind, OllamaCallOptions, OllamaClient } from '../ollama/ollama-client';
+import { OllamaClientError } from '../ollama/ollama-client.errors';
+import { keepWarmPlan } from './keep-warm-plan';
+import { ModelLifecycle } from './model-lifecycle';
 
 const MODEL = 'llama3.1:latest';
 const URL = 'http://127.0.0.1:11434';
-
-class FakeEndpoint extends OllamaEndpoint {
-  readonly baseUrl = URL;
-  private up: boolean;
-  private readonly listeners = new Set<(up: boolean) => void>();
-  private waiters: Array<() => void> = [];
-
-  constructor(up = true) {
-    super();
-    this.up = up;
-  }
-
-  isUp(): boolean {
-    return this.up;
-  }
-
-  whenUp(signal?: AbortSignal): Promise<void> {
-    if (this.up) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve, reject) => {
-      this.waiters.push(resolve);
-      signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-    });
-  }
-
-  onChange(listener: (up: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  set(up: boolean): void {
-    this.up = up;
-    if (up) {
-      for (const resolve of this.waiters.splice(0)) {
-        resolve();
-      }
-    }
-    for (const listener of this.listeners) {
-      listener(up);
-    }
-  }
-
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
-}
 
 /** Resolves after `ms` (fake time), or rejects when `signal` aborts. */
 function after<T>(ms: number, signal: AbortSignal | undefined, value: () => T): Promise<T> {
@@ -112,13 +65,19 @@ class FakeOllama {
     return Promise.resolve({ models });
   });
 
-  readonly generate = jest.fn(
-    (request: OllamaGenerateRequest, options: OllamaCallOptions): Promise<OllamaGenerateResponse> => {
+  capabilities = ['completion', 'tools'];
+
+  readonly show = jest.fn((_model: string, _options: OllamaCallOptions): Promise<OllamaShowResponse> =>
+    Promise.resolve({ capabilities: [...this.capabilities] }),
+  );
+
+  readonly load = jest.fn(
+    (_model: string, _kind: LoadKind, options: OllamaCallOptions): Promise<string | undefined> => {
       this.expire();
       const loadMs = this.expiresAt === undefined ? this.loadTimeMs : 0;
       return after(loadMs, options.signal, () => {
         this.expiresAt = Date.now() + this.keepAliveMs;
-        return { model: request.model, created_at: '', response: '', done: true, done_reason: 'load' as const };
+        return 'load';
       });
     },
   );
@@ -168,7 +127,12 @@ describe(ModelLifecycle.name, () => {
       ...env,
     });
     ollama.keepAliveMs = config.ollama.keepAlive.ms;
-    lifecycle = new ModelLifecycle(ollama as unknown as OllamaClient, endpoint, config.ollama, config.llm);
+    lifecycle = new ModelLifecycle(MODEL, ollama as unknown as OllamaClient, endpoint, {
+      autoPull: config.ollama.autoPull,
+      loadTimeoutMs: config.ollama.loadTimeoutMs,
+      keepAlive: config.ollama.keepAlive,
+      keepWarm: config.llm.keepWarm,
+    });
     return lifecycle;
   }
 
@@ -181,7 +145,7 @@ describe(ModelLifecycle.name, () => {
     }
     jest.useFakeTimers();
     ollama = new FakeOllama();
-    endpoint = new FakeEndpoint();
+    endpoint = new FakeEndpoint(true, URL);
   });
 
   afterEach(async () => {
@@ -191,23 +155,21 @@ describe(ModelLifecycle.name, () => {
   });
 
   it('waits for Ollama, then warms the model up with an empty generate request and becomes ready', async () => {
-    endpoint = new FakeEndpoint(false);
+    endpoint = new FakeEndpoint(false, URL);
     create().start();
     await advance(5_000);
 
-    expect(lifecycle.status()).toEqual({ state: 'starting', warm: false });
+    expect(lifecycle.status()).toEqual({ state: 'starting', warm: false, capabilities: [] });
     expect(lifecycle.describe()).toBe(`model ${MODEL} is starting: waiting for Ollama at ${URL}`);
-    expect(ollama.generate).not.toHaveBeenCalled();
+    expect(ollama.load).not.toHaveBeenCalled();
 
     endpoint.set(true);
     await advance();
 
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
-    expect(ollama.generate).toHaveBeenCalledTimes(1);
-    expect(ollama.generate).toHaveBeenCalledWith(
-      { model: MODEL, keep_alive: '2m', options: {} },
-      expect.objectContaining({ timeoutMs: 60_000 }),
-    );
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(ollama.load).toHaveBeenCalledTimes(1);
+    expect(ollama.load).toHaveBeenCalledWith(MODEL, 'generate', expect.objectContaining({ timeoutMs: 60_000 }));
+    expect(lifecycle.capabilityList).toEqual(['completion', 'tools']);
   });
 
   it('is loading while the warm-up runs, for as long as the load takes', async () => {
@@ -238,9 +200,9 @@ describe(ModelLifecycle.name, () => {
     expect(lifecycle.describe()).toBe(`pulling ${MODEL}: 45%`);
     await advance(200);
 
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
     expect(ollama.pull).toHaveBeenCalledTimes(1);
-    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    expect(ollama.load).toHaveBeenCalledTimes(1);
   });
 
   it('aborts a pull that makes no progress for OLLAMA_LOAD_TIMEOUT and pulls again after a backoff', async () => {
@@ -269,7 +231,7 @@ describe(ModelLifecycle.name, () => {
     await advance();
 
     const reason = `model ${MODEL} not found in Ollama and OLLAMA_AUTO_PULL is off; run 'ollama pull ${MODEL}'`;
-    expect(lifecycle.status()).toEqual({ state: 'degraded', reason, warm: false });
+    expect(lifecycle.status()).toEqual({ state: 'degraded', reason, warm: false, capabilities: [] });
     expect(lifecycle.describe()).toBe(reason);
     expect(ollama.pull).not.toHaveBeenCalled();
 
@@ -282,7 +244,7 @@ describe(ModelLifecycle.name, () => {
   it('retries a failed warm-up with a growing backoff, degraded meanwhile', async () => {
     // The jitter at its top: the delays are exactly 1 s, then 2 s.
     jest.spyOn(Math, 'random').mockReturnValue(0.9999999);
-    ollama.generate
+    ollama.load
       .mockRejectedValueOnce(new OllamaClientError('upstream', 'Ollama answered /api/generate with HTTP 500', 'oom'))
       .mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable'));
     create().start();
@@ -293,12 +255,12 @@ describe(ModelLifecycle.name, () => {
       reason: `loading ${MODEL} failed: Ollama answered /api/generate with HTTP 500`,
     });
     await advance(999);
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(ollama.load).toHaveBeenCalledTimes(2);
     expect(lifecycle.status()).toMatchObject({ state: 'degraded', reason: `Ollama is not answering at ${URL}` });
     await advance(1_999);
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(ollama.load).toHaveBeenCalledTimes(2);
     await advance(1);
-    expect(ollama.generate).toHaveBeenCalledTimes(3);
+    expect(ollama.load).toHaveBeenCalledTimes(3);
     await advance();
     expect(lifecycle.status().state).toBe('ready');
   });
@@ -312,9 +274,9 @@ describe(ModelLifecycle.name, () => {
     await advance(10 * 60_000);
 
     expect(ollama.expiredSeen).toBe(false);
-    expect(ollama.generate.mock.calls.length).toBeGreaterThanOrEqual(6);
-    expect(ollama.generate.mock.calls.length).toBeLessThanOrEqual(10);
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(ollama.load.mock.calls.length).toBeGreaterThanOrEqual(6);
+    expect(ollama.load.mock.calls.length).toBeLessThanOrEqual(10);
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
   });
 
   it('does not refresh while a request runs, since its end restarts the countdown', async () => {
@@ -324,23 +286,23 @@ describe(ModelLifecycle.name, () => {
     ollama.expiresAt = Date.now() + 10 * 60_000;
     ollama.keepAliveMs = 10 * 60_000;
     await advance(5 * 60_000);
-    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    expect(ollama.load).toHaveBeenCalledTimes(1);
     endUse();
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
   });
 
   it('stays ready when a refresh fails, and tries again before keep_alive runs out', async () => {
     create().start();
     await advance();
-    ollama.generate.mockRejectedValueOnce(new OllamaClientError('busy', 'Ollama is busy', 'server busy', 503));
+    ollama.load.mockRejectedValueOnce(new OllamaClientError('busy', 'Ollama is busy', 'server busy', 503));
 
     await advance(96_000);
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(ollama.load).toHaveBeenCalledTimes(2);
     expect(lifecycle.status().state).toBe('ready');
     await advance(8_000);
-    expect(ollama.generate).toHaveBeenCalledTimes(3);
+    expect(ollama.load).toHaveBeenCalledTimes(3);
     expect(ollama.expiredSeen).toBe(false);
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
   });
 
   it('does not refresh while plenty of keep_alive remains', async () => {
@@ -348,7 +310,7 @@ describe(ModelLifecycle.name, () => {
     await advance();
     await advance(90_000);
     expect(ollama.ps).toHaveBeenCalledTimes(3);
-    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    expect(ollama.load).toHaveBeenCalledTimes(1);
   });
 
   it('reloads a model that Ollama dropped from memory, loading meanwhile', async () => {
@@ -358,22 +320,22 @@ describe(ModelLifecycle.name, () => {
     ollama.loadTimeMs = 5_000;
 
     await advance(30_000);
-    expect(lifecycle.status()).toEqual({ state: 'loading', warm: false });
+    expect(lifecycle.status()).toEqual({ state: 'loading', warm: false, capabilities: ['completion', 'tools'] });
     await advance(5_000);
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(ollama.load).toHaveBeenCalledTimes(2);
   });
 
   it('never refreshes a model kept forever, but still reloads it when evicted', async () => {
     create({ OLLAMA_KEEP_ALIVE: '-1m' }).start();
     await advance();
     await advance(10 * 60_000);
-    expect(ollama.generate).toHaveBeenCalledTimes(1);
+    expect(ollama.load).toHaveBeenCalledTimes(1);
     expect(ollama.ps).toHaveBeenCalledTimes(10);
 
     ollama.expiresAt = undefined;
     await advance(60_000);
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(ollama.load).toHaveBeenCalledTimes(2);
   });
 
   it('without LLM_KEEP_WARM never checks /api/ps, and counts the model cold once keep_alive has passed unused', async () => {
@@ -386,7 +348,7 @@ describe(ModelLifecycle.name, () => {
     expect(lifecycle.status().warm).toBe(true);
     await advance(1_000);
 
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: false });
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: false, capabilities: ['completion', 'tools'] });
     expect(ollama.ps).not.toHaveBeenCalled();
   });
 
@@ -413,12 +375,13 @@ describe(ModelLifecycle.name, () => {
       state: 'degraded',
       reason: `Ollama is not answering at ${URL}`,
       warm: false,
+      capabilities: ['completion', 'tools'],
     });
 
     endpoint.set(true);
     await advance();
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true });
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(ollama.load).toHaveBeenCalledTimes(2);
   });
 
   it('brings back a model that a request found missing: pulls and warms it up again', async () => {
@@ -435,7 +398,56 @@ describe(ModelLifecycle.name, () => {
 
     expect(lifecycle.status().state).toBe('ready');
     expect(ollama.pull).toHaveBeenCalledTimes(1);
-    expect(ollama.generate).toHaveBeenCalledTimes(2);
+    expect(ollama.load).toHaveBeenCalledTimes(2);
+  });
+
+  it('warms an embedding model through /api/embed, as it cannot generate', async () => {
+    ollama.capabilities = ['embedding'];
+    create().start();
+    await advance();
+
+    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['embedding'] });
+    expect(ollama.load).toHaveBeenCalledWith(MODEL, 'embed', expect.objectContaining({ timeoutMs: 60_000 }));
+  });
+
+  it('says what Ollama said of a model the registry lacks, and retries that only every few minutes', async () => {
+    ollama.onDisk.clear();
+    ollama.pull.mockImplementation(() =>
+      Promise.reject(
+        new OllamaClientError(
+          'upstream',
+          'Ollama reported an error in the /api/pull stream',
+          'pull model manifest: file does not exist',
+        ),
+      ),
+    );
+    create().start();
+    await advance();
+
+    const { state, reason } = lifecycle.status();
+    expect(state).toBe('degraded');
+    expect(reason).toBe(
+      `model ${MODEL} does not exist in the registry (Ollama said "pull model manifest: file does not exist"); ` +
+        'check OLLAMA_MODEL and OLLAMA_MODELS',
+    );
+    await advance(4 * 60_000);
+    expect(ollama.pull).toHaveBeenCalledTimes(1);
+    await advance(60_000);
+    expect(ollama.pull).toHaveBeenCalledTimes(2);
+  });
+
+  it('tells its listeners each time the model is ready again', async () => {
+    const ready = jest.fn();
+    create().onReady(ready);
+    lifecycle.start();
+    await advance();
+    expect(ready).toHaveBeenCalledTimes(1);
+
+    endpoint.set(false);
+    await advance();
+    endpoint.set(true);
+    await advance();
+    expect(ready).toHaveBeenCalledTimes(2);
   });
 
   it('stops every timer and request, and can be stopped twice', async () => {

@@ -119,3 +119,20 @@ export interface OllamaChatChunk extends OllamaMetrics {
   done: boolean;
   done_reason?: OllamaDoneReason;
 }
+
+export interface OllamaEmbedRequest {
+  model: string;
+  input: string | string[];
+  truncate?: boolean;
+  dimensions?: number;
+  keep_alive?: OllamaKeepAlive;
+  options?: OllamaOptions;
+}
+
+export interface OllamaEmbedResponse {
+  model: string;
+  embeddings: number[][];
+  total_duration?: number;
+  load_duration?: number;
+  prompt_eval_count?: number;
+}

@@ -1,56 +1,39 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LlmConfig, llmConfig, OllamaConfig, ollamaConfig } from '../config/configuration';
-import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
-import { Backoff } from './backoff';
-import { LlmState } from './llm.types';
-import { isSameModel } from './models/model-name';
-import { OllamaOptions, OllamaPsModel } from './ollama-api.types';
-import { OllamaClient } from './ollama-client';
-import { isOllamaFailure } from './ollama-client.errors';
+import { Logger } from '@nestjs/common';
+import type { KeepAlive } from '../../config/duration';
+import type { OllamaEndpoint } from '../../ollama-process/ollama-endpoint';
+import { Backoff } from '../backoff';
+import { LlmState, ModelCapability, ModelStatus, PullProgress } from '../llm.types';
+import { OllamaPsModel } from '../ollama/ollama-api.types';
+import { LoadKind, OllamaClient } from '../ollama/ollama-client';
+import { isOllamaFailure } from '../ollama/ollama-client.errors';
+import { isSameModel } from './model-name';
+import { sleep } from '../../common/abortable-sleep';
+import { keepWarmPlan, MIN_CHECK_INTERVAL_MS } from './keep-warm-plan';
+import { describeState, failureMessage, LifecycleStep } from './lifecycle-messages';
+import { LifecycleProblem, pullModel } from './model-pull';
 
-/**
- * Options that decide how Ollama loads the model (`num_ctx`, `num_batch`, …). A request whose load
- * options differ from the loaded runner's makes Ollama reload the model, so the warm-up and every
- * inference send exactly these. Empty: both leave them to the server (`OLLAMA_CONTEXT_LENGTH`).
- */
-export const LOAD_OPTIONS: Readonly<OllamaOptions> = Object.freeze({});
-
-/** Pull progress over all layers: bytes completed over bytes in total. */
-export interface PullProgress {
-  percent: number;
-  status: string;
+/** What every model lifecycle is told by the configuration. */
+export interface LifecycleSettings {
+  autoPull: boolean;
+  /** OLLAMA_LOAD_TIMEOUT: a load may take this long, a pull may stall this long. */
+  loadTimeoutMs: number;
+  keepAlive: KeepAlive;
+  keepWarm: boolean;
 }
 
-export interface ModelStatus {
-  state: LlmState;
-  reason?: string;
-  pull?: PullProgress;
-  /** The model is in Ollama's memory as far as we know, so a request will not pay its load time. */
-  warm: boolean;
-}
-
-/** Pull progress is logged at most this often. */
-const PULL_LOG_INTERVAL_MS = 5_000;
-/** Keep-warm never checks more often than this, however short `keep_alive` is. */
-const MIN_CHECK_INTERVAL_MS = 250;
-/** With `keep_alive` forever there is nothing to refresh, but the model can still be evicted. */
-const FOREVER_CHECK_INTERVAL_MS = 60_000;
-/** The residency is refreshed when less than this remains (or 20 % of `keep_alive`, if more). */
-const MIN_REFRESH_MARGIN_MS = 10_000;
-/** How long a `/api/tags` or `/api/ps` check may take. */
+/** How long a `/api/tags`, `/api/show` or `/api/ps` check may take. */
 const CHECK_TIMEOUT_MS = 10_000;
-
-/** A problem of the lifecycle whose message is already the operator's instruction. */
-class LifecycleProblem extends Error {}
+/** A problem that retrying soon will not fix (a model the registry lacks) is retried this rarely. */
+const PERMANENT_PROBLEM_RETRY_MS = 5 * 60_000;
 
 /**
- * The served model's lifecycle: `starting → pulling → loading → ready`, and `degraded` (with a reason)
- * when Ollama or the model is lost, after which it repairs itself: it waits for Ollama, pulls the model
- * if it is missing (when OLLAMA_AUTO_PULL allows), loads it with an empty warm-up request, and with
- * LLM_KEEP_WARM refreshes its residency before `keep_alive` runs out. Failures are retried with
+ * The lifecycle of one served model on one Ollama server: `starting → pulling → loading → ready`, and
+ * `degraded` (with a reason) when Ollama or the model is lost, after which it repairs itself: it waits
+ * for Ollama, pulls the model if it is missing (when OLLAMA_AUTO_PULL allows), reads its capabilities
+ * (`/api/show`), loads it with an empty warm-up request (generate, or embed for an embedding model), and
+ * with LLM_KEEP_WARM refreshes its residency before `keep_alive` runs out. Failures are retried with
  * backoff; nothing here ever rejects unhandled.
  */
-@Injectable()
 export class ModelLifecycle {
   private readonly logger = new Logger(ModelLifecycle.name);
   private readonly backoff = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
@@ -58,12 +41,14 @@ export class ModelLifecycle {
   private state: LlmState = 'starting';
   private reason?: string;
   private pull?: PullProgress;
+  private capabilities: ModelCapability[] = [];
+  private readyListeners: Array<() => void> = [];
   private resident = false;
   private lastUseAt = 0;
   private callsInFlight = 0;
   private cycle?: AbortController;
   /** What the lifecycle was doing, so that a failure can be told in those terms. */
-  private step: 'checking' | 'pulling' | 'loading' = 'checking';
+  private step: LifecycleStep = 'checking';
   /** True while the loop waits out a backoff, which Ollama coming back should cut short. */
   private backingOff = false;
   private running?: Promise<void>;
@@ -71,14 +56,26 @@ export class ModelLifecycle {
   private readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(
+    /** The model's name as configured. */
+    readonly model: string,
     private readonly client: OllamaClient,
     private readonly endpoint: OllamaEndpoint,
-    @Inject(ollamaConfig.KEY) private readonly ollama: OllamaConfig,
-    @Inject(llmConfig.KEY) private readonly llm: LlmConfig,
+    private readonly settings: LifecycleSettings,
   ) {}
 
-  get model(): string {
-    return this.ollama.model;
+  /** What the model can do, from `/api/show`; empty until Ollama was asked. */
+  get capabilityList(): readonly ModelCapability[] {
+    return this.capabilities;
+  }
+
+  /** True while a request to this model would not pay its load time. */
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Calls `listener` each time the model becomes ready (after start-up, a reload, or Ollama's return). */
+  onReady(listener: () => void): void {
+    this.readyListeners.push(listener);
   }
 
   /** Starts the lifecycle in the background; calling it again does nothing. */
@@ -107,25 +104,19 @@ export class ModelLifecycle {
       ...(this.reason !== undefined && { reason: this.reason }),
       ...(this.state === 'pulling' && this.pull !== undefined && { pull: { ...this.pull } }),
       warm: this.isWarm(),
+      capabilities: [...this.capabilities],
     };
   }
 
   /** What the state means, in words an operator can act on. */
   describe(): string {
-    switch (this.state) {
-      case 'starting':
-        return this.endpoint.isUp()
-          ? `model ${this.model} is starting`
-          : `model ${this.model} is starting: waiting for Ollama at ${this.endpoint.baseUrl}`;
-      case 'pulling':
-        return `pulling ${this.model}: ${this.pull?.percent ?? 0}%`;
-      case 'loading':
-        return `model ${this.model} is loading`;
-      case 'ready':
-        return `model ${this.model} is ready`;
-      case 'degraded':
-        return this.reason ?? `model ${this.model} is unavailable`;
-    }
+    return describeState(this.state, {
+      model: this.model,
+      baseUrl: this.endpoint.baseUrl,
+      ollamaUp: this.endpoint.isUp(),
+      percent: this.pull?.percent ?? 0,
+      reason: this.reason,
+    });
   }
 
   /** Ollama answered 404 for the model: it was deleted or Ollama lost it. Warms it up again (pulls if needed). */
@@ -187,8 +178,17 @@ export class ModelLifecycle {
           // Whoever ended the cycle (Ollama down, model missing) has already set the state.
           continue;
         }
-        const delayMs = this.backoff.next();
-        const message = error instanceof LifecycleProblem ? error.message : this.summarize(error);
+        const permanent = error instanceof LifecycleProblem && error.permanent;
+        const delayMs = permanent ? PERMANENT_PROBLEM_RETRY_MS : this.backoff.next();
+        const message =
+          error instanceof LifecycleProblem
+            ? error.message
+            : failureMessage(error, {
+                step: this.step,
+                model: this.model,
+                baseUrl: this.endpoint.baseUrl,
+                loadTimeoutMs: this.settings.loadTimeoutMs,
+              });
         this.logger.warn(
           { err: isOllamaFailure(error) ? { message: error.message, detail: error.detail } : error },
           `${message}; retrying in ${delayMs} ms`,
@@ -213,13 +213,15 @@ export class ModelLifecycle {
     }
     this.step = 'checking';
     if (!(await this.isPresent(signal))) {
-      if (!this.ollama.autoPull) {
+      if (!this.settings.autoPull) {
         throw new LifecycleProblem(
           `model ${this.model} not found in Ollama and OLLAMA_AUTO_PULL is off; run 'ollama pull ${this.model}'`,
         );
       }
       await this.pullModel(signal);
     }
+    const shown = await this.client.show(this.model, { signal, timeoutMs: CHECK_TIMEOUT_MS });
+    this.capabilities = shown.capabilities ?? ['completion'];
     await this.load();
     signal.throwIfAborted();
     this.setState('ready');
@@ -230,70 +232,24 @@ export class ModelLifecycle {
     return tags.models.some((entry) => isSameModel(entry.name, this.model) || isSameModel(entry.model, this.model));
   }
 
-  /**
-   * Pulls the model, keeping the progress in the state. A pull that makes no progress for
-   * OLLAMA_LOAD_TIMEOUT is aborted, and the lifecycle retries it (Ollama resumes partial downloads).
-   */
   private async pullModel(signal: AbortSignal): Promise<void> {
     this.step = 'pulling';
     this.pull = { percent: 0, status: 'starting' };
     this.setState('pulling');
-    this.logger.log(`model ${this.model} is not in Ollama; pulling it`);
-    const attempt = new AbortController();
-    const stallMs = this.ollama.loadTimeoutMs;
-    let stalled = false;
-    let watchdog: NodeJS.Timeout | undefined;
-    const progressed = (): void => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        stalled = true;
-        attempt.abort();
-      }, stallMs);
-    };
-    const layers = new Map<string, { total: number; completed: number }>();
-    let lastCompleted = -1;
-    let lastStatus = '';
-    let loggedAt = 0;
-    progressed();
-    try {
-      const lines = await this.client.pull(this.model, AbortSignal.any([signal, attempt.signal]));
-      for await (const line of lines) {
-        if (line.digest !== undefined && line.total !== undefined && line.total > 0) {
-          layers.set(line.digest, { total: line.total, completed: line.completed ?? 0 });
-        }
-        let total = 0;
-        let completed = 0;
-        for (const layer of layers.values()) {
-          total += layer.total;
-          completed += Math.min(layer.completed, layer.total);
-        }
-        if (completed > lastCompleted || line.status !== lastStatus) {
-          progressed();
-        }
-        lastCompleted = completed;
-        lastStatus = line.status;
-        this.pull = { percent: total > 0 ? Math.floor((completed / total) * 100) : 0, status: line.status };
-        if (Date.now() - loggedAt >= PULL_LOG_INTERVAL_MS) {
-          loggedAt = Date.now();
-          this.logger.log(`pulling ${this.model}: ${this.pull.percent}% (${line.status})`);
-        }
-      }
-    } catch (error) {
-      if (stalled) {
-        throw new LifecycleProblem(`pulling ${this.model} made no progress for ${stallMs} ms (OLLAMA_LOAD_TIMEOUT)`);
-      }
-      throw error;
-    } finally {
-      clearTimeout(watchdog);
-    }
-    this.pull = { percent: 100, status: 'success' };
-    this.logger.log(`pulled ${this.model}`);
+    await pullModel(
+      this.client,
+      this.model,
+      this.settings.loadTimeoutMs,
+      signal,
+      (progress) => (this.pull = progress),
+      this.logger,
+    );
   }
 
   /**
-   * Loads the model with an empty generate request and the configured `keep_alive`. It is bounded by
-   * OLLAMA_LOAD_TIMEOUT and only shutdown cancels it: Ollama abandons a load whose client left, so the
-   * next request would pay for it again.
+   * Loads the model with an empty request (generate, or embed for an embedding model) and the
+   * configured `keep_alive`. It is bounded by OLLAMA_LOAD_TIMEOUT and only shutdown cancels it: Ollama
+   * abandons a load whose client left, so the next request would pay for it again.
    */
   private async load(): Promise<void> {
     this.step = 'loading';
@@ -303,14 +259,14 @@ export class ModelLifecycle {
 
   private async warmUp(): Promise<void> {
     const startedAt = Date.now();
-    const reply = await this.client.generate(
-      { model: this.model, keep_alive: this.ollama.keepAlive.apiValue, options: { ...LOAD_OPTIONS } },
-      { signal: this.stopping.signal, timeoutMs: this.ollama.loadTimeoutMs },
-    );
+    const doneReason = await this.client.load(this.model, this.loadKind(), {
+      signal: this.stopping.signal,
+      timeoutMs: this.settings.loadTimeoutMs,
+    });
     this.resident = true;
     this.lastUseAt = Date.now();
-    if (reply.done_reason !== undefined && reply.done_reason !== 'load') {
-      this.logger.warn(`warm-up of ${this.model} ended with done_reason ${reply.done_reason}, not load`);
+    if (doneReason !== undefined && doneReason !== 'load') {
+      this.logger.warn(`warm-up of ${this.model} ended with done_reason ${doneReason}, not load`);
     }
     this.logger.debug(`model ${this.model} warmed up in ${Date.now() - startedAt} ms`);
   }
@@ -320,8 +276,8 @@ export class ModelLifecycle {
    * runs out, and reloads the model if Ollama dropped it. Returns only by throwing when `signal` aborts.
    */
   private async stayWarm(signal: AbortSignal): Promise<void> {
-    const keepAliveMs = this.ollama.keepAlive.ms;
-    if (!this.llm.keepWarm || keepAliveMs === 0) {
+    const keepAliveMs = this.settings.keepAlive.ms;
+    if (!this.settings.keepWarm || keepAliveMs === 0) {
       return sleep(Infinity, signal);
     }
     const plan = keepWarmPlan(keepAliveMs);
@@ -383,12 +339,17 @@ export class ModelLifecycle {
     }
   }
 
+  /** Embedding models cannot generate: they are loaded through `/api/embed`. */
+  private loadKind(): LoadKind {
+    return this.capabilities.includes('embedding') && !this.capabilities.includes('completion') ? 'embed' : 'generate';
+  }
+
   private isWarm(): boolean {
     if (this.state !== 'ready' || !this.resident) {
       return false;
     }
-    const keepAliveMs = this.ollama.keepAlive.ms;
-    if (this.llm.keepWarm || !Number.isFinite(keepAliveMs)) {
+    const keepAliveMs = this.settings.keepAlive.ms;
+    if (this.settings.keepWarm || !Number.isFinite(keepAliveMs)) {
       return true;
     }
     return Date.now() - this.lastUseAt < keepAliveMs;
@@ -425,64 +386,9 @@ export class ModelLifecycle {
       for (const waiter of this.readyWaiters.splice(0)) {
         waiter.resolve();
       }
+      for (const listener of this.readyListeners) {
+        listener();
+      }
     }
   }
-
-  private summarize(error: unknown): string {
-    const doing = this.step === 'checking' ? 'listing the models of Ollama' : `${this.step} ${this.model}`;
-    if (!isOllamaFailure(error)) {
-      return `${doing} failed unexpectedly`;
-    }
-    switch (error.kind) {
-      case 'timeout':
-        return this.step === 'loading'
-          ? `loading ${this.model} took longer than ${this.ollama.loadTimeoutMs} ms (OLLAMA_LOAD_TIMEOUT)`
-          : `${doing} timed out`;
-      case 'unreachable':
-        return `Ollama is not answering at ${this.endpoint.baseUrl}`;
-      case 'model_not_found':
-        return `model ${this.model} is not in Ollama`;
-      case 'busy':
-        return `Ollama was too busy for ${doing}`;
-      case 'upstream':
-      case 'protocol':
-      case 'aborted':
-        return `${doing} failed: ${error.message}`;
-    }
-  }
-}
-
-/**
- * When keep-warm looks at `/api/ps`, and how early it refreshes: with less than max(10 s, 20 %) of
- * `keep_alive` left (but never more than half of it), checking at least every quarter of it.
- */
-export function keepWarmPlan(keepAliveMs: number): { checkEveryMs: number; refreshMarginMs: number } {
-  if (!Number.isFinite(keepAliveMs)) {
-    return { checkEveryMs: FOREVER_CHECK_INTERVAL_MS, refreshMarginMs: 0 };
-  }
-  return {
-    checkEveryMs: Math.max(MIN_CHECK_INTERVAL_MS, keepAliveMs / 4),
-    refreshMarginMs: Math.min(Math.max(MIN_REFRESH_MARGIN_MS, keepAliveMs * 0.2), keepAliveMs / 2),
-  };
-}
-
-/** Waits `ms` (for ever when `Infinity`); rejects with the signal's reason when it aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = Number.isFinite(ms)
-      ? setTimeout(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, ms)
-      : undefined;
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

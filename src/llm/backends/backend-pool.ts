@@ -1,0 +1,84 @@
+import type { Backend } from './backend';
+
+/**
+ * The backend for the next call to `model`: among those that can serve it (up, model warm, circuit not
+ * open), the one with the fewest requests in flight for that model; ties go round robin from `cursor`.
+ * Pure, so the routing rule can be read and tested on its own.
+ * @returns the index of the chosen backend, or -1 when none can serve.
+ */
+export function pickBackend(
+  candidates: ReadonlyArray<{ canServe: boolean; inFlight: number }>,
+  cursor: number,
+): number {
+  let best = -1;
+  for (let step = 0; step < candidates.length; step++) {
+    const index = (cursor + step) % candidates.length;
+    const candidate = candidates[index];
+    if (candidate.canServe && (best === -1 || candidate.inFlight < candidates[best].inFlight)) {
+      best = index;
+    }
+  }
+  return best;
+}
+
+/**
+ * Every Ollama server the gateway fronts (OLLAMA_URLS, or the one OLLAMA_URL), and the routing decision
+ * for each call. A single server is a pool of one.
+ */
+export class BackendPool {
+  private cursor = 0;
+
+  constructor(readonly backends: readonly Backend[]) {}
+
+  /** Where the next call to `model` goes, or `undefined` when no backend can serve it now. */
+  pick(model: string): Backend | undefined {
+    const index = pickBackend(
+      this.backends.map((backend) => ({
+        canServe: backend.canServe(model),
+        inFlight: backend.bulkhead(model).inFlight,
+      })),
+      this.cursor,
+    );
+    if (index === -1) {
+      return undefined;
+    }
+    this.cursor = (index + 1) % this.backends.length;
+    return this.backends[index];
+  }
+
+  /** The backend whose state explains best why `model` cannot be served now (for the refusal's words). */
+  closest(model: string): Backend {
+    return (
+      this.backends.find((backend) => backend.endpoint.isUp() && backend.lifecycle(model).isReady) ??
+      this.backends.find((backend) => backend.endpoint.isUp()) ??
+      this.backends[0]
+    );
+  }
+
+  /** What `model` can do, from the first backend that has told. */
+  capabilities(model: string): readonly string[] | undefined {
+    for (const backend of this.backends) {
+      const known = backend.capabilities(model);
+      if (known !== undefined) {
+        return known;
+      }
+    }
+    return undefined;
+  }
+
+  start(): void {
+    for (const backend of this.backends) {
+      backend.start();
+    }
+  }
+
+  closeAdmission(): void {
+    for (const backend of this.backends) {
+      backend.closeAdmission();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.backends.map((backend) => backend.stop()));
+  }
+}

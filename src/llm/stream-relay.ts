@@ -1,0 +1,110 @@
+import { TaskCancelledError } from 'cockatiel';
+import type { LlmOutcome } from '../metrics/metrics.service';
+import type { InferenceCall } from './inference-call';
+import type { InferenceMetrics } from './inference-metrics';
+import type { LlmStreamEvent, LlmTimings } from './llm.types';
+import type { OllamaStreamEvent } from './ollama/ollama-client';
+import { outcomeOf, UpstreamErrors } from './upstream-errors';
+
+/** A promise with its settle functions; settling twice is a no-op. */
+export interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Whoever awaits it handles the rejection; nobody may be left to.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+export interface RelayContext {
+  errors: UpstreamErrors;
+  metrics: InferenceMetrics;
+  /** Milliseconds a stream nobody starts reading may hold its slot (OLLAMA_TIMEOUT). */
+  unclaimedTimeoutMs: number;
+}
+
+/**
+ * The caller's side of a streamed call: Ollama's events with the call's queue time added, timed (first
+ * token) and counted (tokens), failures mapped to domain errors. `streamEnd` settles when the stream
+ * ends, however it ends, so that the circuit breaker can judge the whole stream. A stream that nobody
+ * starts reading within `unclaimedTimeoutMs`, or whose call is aborted before, is closed and its slot
+ * given back.
+ */
+export function relayStream(
+  upstream: AsyncGenerator<OllamaStreamEvent>,
+  call: InferenceCall,
+  streamEnd: Deferred,
+  context: RelayContext,
+): AsyncIterable<LlmStreamEvent> {
+  let phase: 'unclaimed' | 'claimed' | 'abandoned' = 'unclaimed';
+  const abandon = (): void => {
+    if (phase !== 'unclaimed') {
+      return;
+    }
+    phase = 'abandoned';
+    clearTimeout(unclaimed);
+    call.abort('client');
+    void upstream.return(undefined);
+    streamEnd.resolve();
+    call.finish('aborted');
+  };
+  const unclaimed = setTimeout(abandon, context.unclaimedTimeoutMs);
+  call.signal.addEventListener('abort', abandon, { once: true });
+
+  async function* events(): AsyncGenerator<LlmStreamEvent> {
+    if (phase === 'unclaimed') {
+      phase = 'claimed';
+      clearTimeout(unclaimed);
+      call.signal.removeEventListener('abort', abandon);
+    }
+    if (phase === 'abandoned') {
+      throw context.errors.map(new TaskCancelledError(), call, true);
+    }
+    let outcome: LlmOutcome = 'aborted';
+    let sawToken = false;
+    try {
+      for await (const event of upstream) {
+        if (event.type === 'delta') {
+          if (!sawToken) {
+            sawToken = true;
+            context.metrics.firstToken(call);
+          }
+          yield event;
+        } else {
+          context.metrics.tokens(event.result.usage);
+          outcome = 'success';
+          streamEnd.resolve();
+          yield {
+            type: 'done',
+            result: { ...event.result, timings: withQueueTime(event.result.timings, call.queueMs) },
+          };
+        }
+      }
+    } catch (error) {
+      const mapped = context.errors.map(error, call, true);
+      outcome = outcomeOf(mapped);
+      streamEnd.reject(error);
+      throw mapped;
+    } finally {
+      // Also reached when the consumer leaves early, which is no failure of Ollama's.
+      streamEnd.resolve();
+      call.finish(outcome);
+    }
+  }
+  return events();
+}
+
+/** Ollama's timings of a call, with the time it waited for a slot (milliseconds, two decimals). */
+export function withQueueTime(timings: Omit<LlmTimings, 'queueMs'>, queueMs: number): LlmTimings {
+  const { totalMs, ...rest } = timings;
+  return { totalMs, queueMs: Math.round(queueMs * 100) / 100, ...rest };
+}
