@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { sleep } from '../common/abortable-sleep';
+import { Backoff } from '../common/backoff';
+import { errorText } from '../common/errors';
 import { ollamaConfig, OllamaConfig } from '../config/configuration';
 import { MetricsService } from '../metrics/metrics.service';
-import { Backoff } from './backoff';
 import { isOllamaGroupMember, isServeCommand } from './ollama-command-line';
 import { OllamaEndpoint, OllamaOwnership } from './ollama-endpoint';
 import { isLocalHost, ollamaHostFor, portOf } from './ollama-host';
@@ -39,6 +41,8 @@ export const STABLE_UPTIME_MS = 60_000;
 export const FAILED_POLLS_BEFORE_DOWN = 2;
 /** Failed polls in a row after which a hung owned or adopted server is stopped and started again. */
 export const FAILED_POLLS_BEFORE_RESTART = 10;
+/** Restarts and retries: 1 s doubling to 30 s, without jitter (CONTRACT §4). */
+const RESTART_BACKOFF = { initialMs: 1_000, maxMs: 30_000, jitter: false };
 /** How long to wait for a process group to vanish after SIGKILL. */
 const KILL_WAIT_MS = 5_000;
 const GROUP_POLL_INTERVAL_MS = 100;
@@ -85,7 +89,7 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
 
   private readonly logger = new Logger(OllamaSupervisor.name);
   private readonly output = new OllamaOutput();
-  private readonly backoff = new Backoff();
+  private readonly backoff = new Backoff(RESTART_BACKOFF);
   private readonly lifetime = new AbortController();
   private readonly listeners = new Set<(up: boolean) => void>();
   private readonly upWaiters = new Set<() => void>();
@@ -319,7 +323,7 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
       if (Date.now() >= deadline) {
         return { kind: 'timeout' };
       }
-      await Promise.race([delay(STARTUP_POLL_INTERVAL_MS, signal), child.exited]);
+      await Promise.race([sleep(STARTUP_POLL_INTERVAL_MS, signal).catch(() => undefined), child.exited]);
     }
   }
 
@@ -644,27 +648,6 @@ function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new Error('aborted');
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Polls `condition` until it holds (true) or `timeoutMs` passes (false). */
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -672,7 +655,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boo
     if (Date.now() >= deadline) {
       return false;
     }
-    await new Promise((resolve) => setTimeout(resolve, GROUP_POLL_INTERVAL_MS));
+    await sleep(GROUP_POLL_INTERVAL_MS);
   }
   return true;
 }
