@@ -64,6 +64,74 @@ describe(OllamaLauncher.name, () => {
       expect(lines).toEqual([`${bin} serve 127.0.0.1:11434 20m ${child.pid}`]);
     });
 
+    it('explains an exit by the `Error:` line, leaving out the routine lines before it', async () => {
+      const bin = script(
+        [
+          `echo 'time=2026-12-07T04:11:02.114Z level=INFO source=routes.go:1622 msg="server config"' >&2`,
+          `echo 'time=2026-12-07T04:11:02.115Z level=INFO source=routes.go:1625 msg="Ollama cloud disabled: false"' >&2`,
+          `echo 'Error: listen tcp 127.0.0.1:11434: bind: address already in use' >&2`,
+          'exit 1',
+        ].join('\n'),
+      );
+      const launcher = new OllamaLauncher(
+        runner,
+        { version: () => Promise.resolve(REFUSED) },
+        settings(bin),
+        quietOutput(),
+      );
+
+      const child = await launcher.spawn();
+      const outcome = await launcher.waitForFirstAnswer(child, new AbortController().signal);
+
+      expect(outcome.kind).toBe('exited');
+      expect(launcher.describeExit(await child.exited)).toBe(
+        'code 1: Error: listen tcp 127.0.0.1:11434: bind: address already in use',
+      );
+    });
+
+    it('reads the last line a server wrote before exiting, even behind a pipeful of output', async () => {
+      // 2,000 routine lines, more than a pipe holds, then the one line that says why.
+      const bin = script(
+        [
+          'i=0',
+          'while [ $i -lt 2000 ]; do',
+          `  echo "time=2026-12-07T04:11:02.114Z level=INFO source=images.go:522 msg=\\"total blobs: $i\\""`,
+          '  i=$((i+1))',
+          'done >&2',
+          `echo 'Error: could not create directory mkdir /usr/share/ollama: permission denied' >&2`,
+          'exit 1',
+        ].join('\n'),
+      );
+      const launcher = new OllamaLauncher(
+        runner,
+        { version: () => Promise.resolve(REFUSED) },
+        settings(bin),
+        quietOutput(),
+      );
+
+      const child = await launcher.spawn();
+
+      expect(launcher.describeExit(await child.exited)).toBe(
+        'code 1: Error: could not create directory mkdir /usr/share/ollama: permission denied',
+      );
+    });
+
+    it('names a signal, and nothing more, when the output does not explain the exit', async () => {
+      const bin = script(
+        `echo 'time=2026-12-07T04:11:02.114Z level=INFO source=routes.go:1678 msg="Listening on 127.0.0.1:11434 (version 0.33.0)"' >&2; kill -9 $$`,
+      );
+      const launcher = new OllamaLauncher(
+        runner,
+        { version: () => Promise.resolve(REFUSED) },
+        settings(bin),
+        quietOutput(),
+      );
+
+      const child = await launcher.spawn();
+
+      expect(launcher.describeExit(await child.exited)).toBe('signal SIGKILL');
+    });
+
     it.each([
       [
         'a name not on PATH',

@@ -86,11 +86,14 @@ export class OllamaLauncher {
     }
   }
 
-  /** How the last started server ended, for an operator: its exit code or signal, then its last stderr lines. */
+  /**
+   * How the last started server ended, for an operator: `code 1: Error: listen tcp ...: bind: address
+   * already in use`, or just `signal SIGKILL` when its output says nothing that would explain it.
+   */
   describeExit(exit: ProcessExit): string {
     const how = exit.code !== null ? `code ${exit.code}` : `signal ${exit.signal ?? 'unknown'}`;
-    const tail = this.output.stderrTail();
-    return tail === '' ? how : `${how}: ${tail}`;
+    const clues = this.output.exitClues();
+    return clues === '' ? how : `${how}: ${clues}`;
   }
 }
 
