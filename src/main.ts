@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
+import { errorText } from './common/errors/error-text';
 import { resolve } from 'node:path';
 import {
   AppSettings,
@@ -77,8 +78,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `local-llm-gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`local-llm-gateway failed to start: ${errorText(error)}\n`);
   process.exit(1);
 });

@@ -7,7 +7,7 @@ import {
   handleWhen,
   retry,
 } from 'cockatiel';
-import { retryBackoff } from './backoff';
+import { retryBackoff } from '../common/backoff';
 import { OllamaClientError } from './ollama/ollama-client.errors';
 
 export type CircuitStatus = 'closed' | 'half-open' | 'open';

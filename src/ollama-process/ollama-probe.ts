@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { ollamaConfig, OllamaConfig } from '../config/configuration';
+import { errorText } from '../common/errors';
 
 /** How long one probe request may take, connection included. */
 export const PROBE_TIMEOUT_MS = 2_000;
@@ -130,5 +131,5 @@ function failure(error: unknown): ProbeResult {
   if (error instanceof ProbeFailure) {
     return { kind: error.kind, detail: error.message };
   }
-  return { kind: 'unreachable', detail: error instanceof Error ? error.message : String(error) };
+  return { kind: 'unreachable', detail: errorText(error) };
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ollamaConfig, OllamaConfig } from '../config/configuration';
 import { OllamaEndpoint } from './ollama-endpoint';
 import { OllamaProbe } from './ollama-probe';
 import { OllamaSupervisor } from './ollama-supervisor';
@@ -16,7 +17,7 @@ import { ProcessRunner } from './process-runner';
   providers: [
     ProcessRunner,
     OllamaProbe,
-    PidFile,
+    { provide: PidFile, inject: [ollamaConfig.KEY], useFactory: (config: OllamaConfig) => new PidFile(config.pidFile) },
     OllamaSupervisor,
     { provide: OllamaEndpoint, useExisting: OllamaSupervisor },
     OllamaHealthIndicator,

@@ -1,6 +1,7 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { OllamaHealthIndicator } from './ollama.health';
-import type { OllamaStatus, OllamaSupervisor } from './ollama-supervisor';
+import type { OllamaStatus } from './ollama-status';
+import type { OllamaSupervisor } from './ollama-supervisor';
 
 function indicatorFor(status: OllamaStatus): OllamaHealthIndicator {
   const supervisor = { status: () => status } as unknown as OllamaSupervisor;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { OllamaStatus, OllamaSupervisor } from './ollama-supervisor';
+import { OllamaStatus } from './ollama-status';
+import { OllamaSupervisor } from './ollama-supervisor';
 
 /**
  * `/health/ollama` and the Ollama part of readiness. It reports the supervisor's cached state, which the

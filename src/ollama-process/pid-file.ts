@@ -1,20 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ollamaConfig, OllamaConfig } from '../config/configuration';
 
 /**
  * `OLLAMA_PID_FILE`: the pid of the `ollama serve` this service started, which is also its process
- * group id. It lets the next run find what a crashed run left behind. Synchronous on purpose: it is a
- * few bytes, and the last-resort cleanup at process exit cannot wait for promises.
+ * group id. It lets the next run find what a crashed run left behind. One file per local Ollama, so the
+ * path is given by whoever supervises that server. Synchronous on purpose: it is a few bytes, and the
+ * last-resort cleanup at process exit cannot wait for promises.
  */
-@Injectable()
 export class PidFile {
-  readonly path: string;
-
-  constructor(@Inject(ollamaConfig.KEY) config: OllamaConfig) {
-    this.path = config.pidFile;
-  }
+  constructor(readonly path: string) {}
 
   /** The recorded pid, or undefined when there is no file or it holds no pid. */
   read(): number | undefined {

@@ -222,6 +222,49 @@ describe('OllamaProcessModule', () => {
     expect(existsSync(pidFile)).toBe(false);
   }, 90_000);
 
+  it('reports a kill -9 of the owned Ollama by its signal alone, without the routine lines Ollama printed', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const pidFile = tempPidFile();
+    const service = await startService({ OLLAMA_URL: url, OLLAMA_BIN: FAKE_OLLAMA, OLLAMA_PID_FILE: pidFile });
+    services.push(service);
+    const pid = track(await eventually(() => readPid(pidFile), 'the pid file'));
+    await service.waitForLog(isUpLine(url, 'owned', pid));
+    // Its routine start-up lines reached the log, so the crash message had them to pick from.
+    await service.waitForLog((record) => /^\[ollama\] .*level=INFO .*msg="Listening on /.test(record.msg ?? ''));
+
+    process.kill(pid, 'SIGKILL');
+    const crash = await service.waitForLog(
+      (record) => record.msg?.startsWith(`ollama serve (pid ${pid}) exited unexpectedly`) === true,
+    );
+
+    expect(crash.msg).toBe(`ollama serve (pid ${pid}) exited unexpectedly with signal SIGKILL; retrying in 1 s`);
+    const second = await service.waitForLog(
+      (record) => isUpLine(url, 'owned')(record) && !record.msg?.includes(`pid ${pid})`),
+    );
+    track(Number(/pid (\d+)\)/.exec(second.msg ?? '')?.[1]));
+    expect(await service.stop()).toEqual({ code: 0, signal: null });
+    expect(ollamaProcessesOn(port)).toEqual([]);
+  }, 90_000);
+
+  it('reports an owned Ollama that cannot start with the line Ollama gave as the reason', async () => {
+    const port = await freePort();
+    const service = await startService({
+      OLLAMA_URL: `http://127.0.0.1:${port}`,
+      OLLAMA_BIN: FAKE_OLLAMA,
+      OLLAMA_PID_FILE: tempPidFile(),
+      // Ollama refuses to start without a home directory (exit code 1).
+      HOME: '',
+    });
+    services.push(service);
+
+    const failure = await service.waitForLog((record) => record.msg?.startsWith('ollama serve exited') === true);
+
+    expect(failure.msg).toBe('ollama serve exited with code 1: Error: $HOME is not defined; retrying in 1 s');
+    expect(await service.stop()).toEqual({ code: 0, signal: null });
+    expect(ollamaProcessesOn(port)).toEqual([]);
+  }, 90_000);
+
   it('keeps serving when the Ollama binary is missing, and says so in operator words', async () => {
     const running = await startApp({
       OLLAMA_URL: `http://127.0.0.1:${await freePort()}`,

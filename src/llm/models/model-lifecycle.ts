@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { KeepAlive } from '../../config/duration';
 import type { OllamaEndpoint } from '../../ollama-process/ollama-endpoint';
-import { Backoff } from '../backoff';
+import { Backoff } from '../../common/backoff';
 import { LlmState, ModelCapability, ModelStatus, PullProgress } from '../llm.types';
 import { OllamaPsModel } from '../ollama/ollama-api.types';
 import { LoadKind, OllamaClient } from '../ollama/ollama-client';

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { CallScope } from './call-scope';
 import { NdjsonParseError, readNdjson } from './ndjson';
 import { OllamaClientError } from './ollama-client.errors';
+import { errorText } from '../../common/errors';
 
 export interface OllamaCallOptions {
   signal?: AbortSignal;
@@ -211,7 +212,7 @@ export class OllamaHttp {
         { cause: error },
       );
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     this.logger.warn({ err: error, path }, 'unexpected failure calling Ollama');
     return new OllamaClientError('unreachable', `the call to Ollama's ${path} failed`, message, undefined, {
       cause: error,

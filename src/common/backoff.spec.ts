@@ -1,6 +1,8 @@
 import { Backoff, backoffDelayMs, retryBackoff } from './backoff';
 
 const settings = { initialMs: 100, maxMs: 1_000 };
+/** The series the Ollama supervisor restarts with (CONTRACT §4). */
+const restarts = { initialMs: 1_000, maxMs: 30_000, jitter: false };
 
 describe('backoffDelayMs', () => {
   it('doubles the ceiling with every attempt until the maximum', () => {
@@ -19,6 +21,13 @@ describe('backoffDelayMs', () => {
     expect(Math.max(...delays)).toBeLessThanOrEqual(400);
     expect(new Set(delays).size).toBeGreaterThan(10);
   });
+
+  it('waits exactly the ceiling without jitter, whatever the random source says', () => {
+    const delays = [0, 1, 2, 3, 4].map((attempt) =>
+      backoffDelayMs({ ...settings, jitter: false, random: () => 0 }, attempt),
+    );
+    expect(delays).toEqual([100, 200, 400, 800, 1_000]);
+  });
 });
 
 describe(Backoff.name, () => {
@@ -27,6 +36,21 @@ describe(Backoff.name, () => {
     expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([100, 200, 400]);
     backoff.reset();
     expect(backoff.next()).toBe(100);
+  });
+
+  it('doubles from 1 s and stays at 30 s without jitter', () => {
+    const backoff = new Backoff(restarts);
+    expect(Array.from({ length: 8 }, () => backoff.next())).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+  });
+
+  it('starts from 1 s again after a reset', () => {
+    const backoff = new Backoff(restarts);
+    backoff.next();
+    backoff.next();
+    backoff.reset();
+    expect(backoff.next()).toBe(1_000);
   });
 });
 
