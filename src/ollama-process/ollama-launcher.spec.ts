@@ -51,7 +51,7 @@ describe(OllamaLauncher.name, () => {
     }
 
     it('starts `<bin> serve` in its own process group with OLLAMA_HOST and OLLAMA_KEEP_ALIVE', async () => {
-      const bin = script('echo "$0 $1 $OLLAMA_HOST $OLLAMA_KEEP_ALIVE $(ps -o pgid= -p $$)" >&2; exit 3');
+      const bin = script('echo "$0 $1 $OLLAMA_HOST $OLLAMA_KEEP_ALIVE $(ps -o pgid= -p $$ | tr -d " ")" >&2; exit 3');
       const lines: string[] = [];
       const output = quietOutput();
       jest.spyOn(output, 'write').mockImplementation((_, line) => lines.push(line));
