@@ -7,6 +7,7 @@ import { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
 import { appConfig, securityConfig } from '../config/configuration';
 import { parseEnvironment } from '../config/environment';
 import { INVALID_API_KEY, MISSING_API_KEY, OPEN_ACCESS_WARNING, WWW_AUTHENTICATE } from './api-key.guard';
+import { MetricsModule } from '../metrics/metrics.module';
 import { Public } from './public.decorator';
 import { SecurityModule } from './security.module';
 
@@ -51,7 +52,7 @@ function configFrom(env: Record<string, string>): DynamicModule {
 
 async function appWith(env: Record<string, string>): Promise<NestFastifyApplication> {
   @Module({
-    imports: [configFrom(env), SecurityModule],
+    imports: [configFrom(env), MetricsModule, SecurityModule],
     controllers: [InferenceController, ProbeController],
     providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
   })
