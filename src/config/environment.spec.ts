@@ -51,10 +51,48 @@ describe(parseEnvironment.name, () => {
   });
 
   it('names the pid file after the Ollama port and splits API keys', () => {
-    const config = parseEnvironment({ OLLAMA_URL: 'http://localhost:12345/', API_KEYS: ' a, b ,,c ' });
+    const config = parseEnvironment({
+      OLLAMA_URL: 'http://localhost:12345/',
+      API_KEYS: ' key-a-0123456789ab, key-b-0123456789ab ,,key-c-0123456789ab ',
+    });
     expect(config.ollama.url).toBe('http://localhost:12345');
     expect(config.ollama.pidFile).toMatch(/ollama-manager-12345\.pid$/);
-    expect(config.security.apiKeys).toEqual(['a', 'b', 'c']);
+    expect(config.security.apiKeys).toEqual(['key-a-0123456789ab', 'key-b-0123456789ab', 'key-c-0123456789ab']);
+  });
+
+  it('refuses short and placeholder API keys beside the other bad variables, by position, never showing a key', () => {
+    const keys = ['a-usable-key-0123456789', 'short-secret', 'CHANGEME-0123456789abc', 'please-Replace-Me-0123'];
+    let error: unknown;
+    try {
+      parseEnvironment({ API_KEYS: keys.join(','), PORT: 'x' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const { problems, message } = error as ConfigValidationError;
+    expect(problems).toHaveLength(2);
+    expect(message).toContain(
+      'API_KEYS=(keys not shown): key 2 is shorter than 16 characters; ' +
+        'key 3 contains "changeme", so it is a placeholder; key 4 contains "replace-me", so it is a placeholder: ' +
+        'use random keys of 16 or more characters',
+    );
+    expect(message).toContain('PORT="x"');
+    for (const key of keys) {
+      expect(message.toLowerCase()).not.toContain(key.toLowerCase());
+    }
+  });
+
+  it('takes a key of exactly 16 characters and refuses one of 15', () => {
+    expect(parseEnvironment({ API_KEYS: '0123456789abcdef' }).security.apiKeys).toEqual(['0123456789abcdef']);
+    expect(() => parseEnvironment({ API_KEYS: '0123456789abcde' })).toThrow(/key 1 is shorter than 16 characters/);
+    expect(() => parseEnvironment({ API_KEYS: '0123456789abcdef-changeme' })).toThrow(/key 1 contains "changeme"/);
+  });
+
+  it('does not show the keys when the list itself is malformed', () => {
+    expect(() => parseEnvironment({ API_KEYS: 'spaced secret-0123456789' })).toThrow(
+      'API_KEYS=(keys not shown): must be keys separated by commas, without spaces inside keys',
+    );
+    expect(() => parseEnvironment({ API_KEYS: 'spaced secret-0123456789' })).not.toThrow(/secret-0123456789/);
   });
 
   it('treats empty values as unset', () => {

@@ -3,6 +3,7 @@ import { IsIn, IsOptional, Matches, ValidationError, validateSync } from 'class-
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normalizeModelName } from '../llm/models/model-name';
+import { IsUsableApiKeyList } from '../security/api-key-policy';
 import { KeepAlive, parseKeepAlive, parseSecondsOrDurationMs } from './duration';
 import {
   AgreesWithUrlList,
@@ -61,6 +62,7 @@ export class EnvironmentVariables {
   @Matches(/^\s*[^\s,]*(\s*,\s*[^\s,]*)*\s*$/, {
     message: 'must be keys separated by commas, without spaces inside keys',
   })
+  @IsUsableApiKeyList()
   API_KEYS?: string;
   @IsOptional() @IsIntegerText(0, 1_000_000) RATE_LIMIT_PER_MINUTE?: string;
   @IsOptional() @IsIntegerText(1024, 1_073_741_824) BODY_LIMIT_BYTES?: string;
@@ -147,7 +149,8 @@ function describe(errors: ValidationError[], env: Env): string[] {
   return errors
     .map((error) => {
       const messages = Object.values(error.constraints ?? {}).join('; ');
-      return `${error.property}=${JSON.stringify(env[error.property])}: ${messages}`;
+      const shown = error.property === 'API_KEYS' ? '(keys not shown)' : JSON.stringify(env[error.property]);
+      return `${error.property}=${shown}: ${messages}`;
     })
     .sort();
 }

@@ -13,6 +13,7 @@ import { GracefulShutdown } from './graceful-shutdown.service';
 import { LivenessIndicator } from './liveness.health';
 import { withTimeout } from './with-timeout';
 import { Public } from '../security/public.decorator';
+import { RateLimitHealthIndicator } from '../security/rate-limit.health';
 
 /** Each check must answer well inside a probe's usual 1–2 s timeout, whatever Ollama does. */
 const CHECK_TIMEOUT_MS = 500;
@@ -27,6 +28,7 @@ export class HealthController {
     private readonly liveness: LivenessIndicator,
     private readonly ollama: OllamaHealthIndicator,
     private readonly llm: LlmHealthIndicator,
+    private readonly rateLimit: RateLimitHealthIndicator,
     private readonly shutdown: GracefulShutdown,
   ) {}
 
@@ -71,6 +73,7 @@ export class HealthController {
       this.bounded('shutdown', () => this.shutdown.check('shutdown')),
       this.bounded('ollama', () => this.ollama.check('ollama')),
       this.bounded('llm', () => this.llm.check('llm')),
+      this.bounded('rateLimit', () => this.rateLimit.check('rateLimit')),
     ];
   }
 

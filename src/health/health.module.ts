@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LlmModule } from '../llm/llm.module';
 import { OllamaProcessModule } from '../ollama-process/ollama-process.module';
+import { SecurityModule } from '../security/security.module';
 import { GracefulShutdown } from './graceful-shutdown.service';
 import { HealthController } from './health.controller';
 import { LivenessIndicator } from './liveness.health';
@@ -12,7 +13,7 @@ import { LivenessIndicator } from './liveness.health';
  */
 @Module({
   // Failed checks are already in the access log as 503s; Terminus' own error log would repeat them.
-  imports: [TerminusModule.forRoot({ logger: false }), OllamaProcessModule, LlmModule],
+  imports: [TerminusModule.forRoot({ logger: false }), OllamaProcessModule, LlmModule, SecurityModule],
   controllers: [HealthController],
   providers: [LivenessIndicator, GracefulShutdown],
 })

@@ -87,10 +87,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly rateLimitStoreUp = new Gauge({
+    name: 'rate_limit_store_up',
+    help: '1 when the rate-limit counters are shared through Redis, else 0 (per process: REDIS_URL unset or Redis unreachable)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.llmCircuitState.set(0);
     this.ollamaUp.set(0);
+    this.rateLimitStoreUp.set(0);
   }
 
   /** The exposition text for `GET /metrics`. */

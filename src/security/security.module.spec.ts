@@ -7,8 +7,12 @@ import { AllExceptionsFilter } from '../common/filters/all-exceptions.filter';
 import { appConfig, securityConfig } from '../config/configuration';
 import { parseEnvironment } from '../config/environment';
 import { INVALID_API_KEY, MISSING_API_KEY, OPEN_ACCESS_WARNING, WWW_AUTHENTICATE } from './api-key.guard';
+import { MetricsModule } from '../metrics/metrics.module';
 import { Public } from './public.decorator';
 import { SecurityModule } from './security.module';
+
+const KEY_ONE = 'key-one-0123456789abcdef';
+const KEY_TWO = 'key-two-0123456789abcdef';
 
 @Controller()
 class InferenceController {
@@ -48,7 +52,7 @@ function configFrom(env: Record<string, string>): DynamicModule {
 
 async function appWith(env: Record<string, string>): Promise<NestFastifyApplication> {
   @Module({
-    imports: [configFrom(env), SecurityModule],
+    imports: [configFrom(env), MetricsModule, SecurityModule],
     controllers: [InferenceController, ProbeController],
     providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
   })
@@ -80,7 +84,7 @@ describe(SecurityModule.name, () => {
 
   describe('API keys', () => {
     beforeEach(async () => {
-      app = await appWith({ API_KEYS: 'key-one,key-two' });
+      app = await appWith({ API_KEYS: `${KEY_ONE},${KEY_TWO}` });
     });
 
     it('refuses a request without a key with 401, WWW-Authenticate and the contract body', async () => {
@@ -96,7 +100,10 @@ describe(SecurityModule.name, () => {
     });
 
     it('refuses a wrong key with 401 and says it is invalid', async () => {
-      const wrongKeys: Record<string, string>[] = [{ authorization: 'Bearer key-three' }, { 'x-api-key': 'key-on' }];
+      const wrongKeys: Record<string, string>[] = [
+        { authorization: 'Bearer key-three-0123456789abcdef' },
+        { 'x-api-key': KEY_ONE.slice(0, -1) },
+      ];
       for (const headers of wrongKeys) {
         const response = await post(app!, '/risk/assess', headers);
         expect(response.statusCode).toBe(401);
@@ -106,8 +113,8 @@ describe(SecurityModule.name, () => {
     });
 
     it('lets any configured key in, as a bearer token or as X-API-Key', async () => {
-      expect((await post(app!, '/chat', { authorization: 'Bearer key-one' })).statusCode).toBe(201);
-      expect((await post(app!, '/chat', { 'x-api-key': 'key-two' })).statusCode).toBe(201);
+      expect((await post(app!, '/chat', { authorization: `Bearer ${KEY_ONE}` })).statusCode).toBe(201);
+      expect((await post(app!, '/chat', { 'x-api-key': KEY_TWO })).statusCode).toBe(201);
     });
 
     it('leaves public routes open', async () => {
@@ -118,11 +125,11 @@ describe(SecurityModule.name, () => {
 
   describe('body shape', () => {
     it('refuses a reserved key anywhere in the body with 400 naming it', async () => {
-      app = await appWith({ API_KEYS: 'key-one' });
+      app = await appWith({ API_KEYS: KEY_ONE });
       const response = await app.inject({
         method: 'POST',
         url: '/chat',
-        headers: { 'x-api-key': 'key-one', 'content-type': 'application/json' },
+        headers: { 'x-api-key': KEY_ONE, 'content-type': 'application/json' },
         payload: '{"message":"hi","history":[{"role":"user","content":"x","prototype":{"polluted":1}}]}',
       });
       expect(response.statusCode).toBe(400);
@@ -135,7 +142,7 @@ describe(SecurityModule.name, () => {
     });
 
     it('asks for the key before looking at the body', async () => {
-      app = await appWith({ API_KEYS: 'key-one' });
+      app = await appWith({ API_KEYS: KEY_ONE });
       const response = await app.inject({
         method: 'POST',
         url: '/chat',
@@ -157,15 +164,15 @@ describe(SecurityModule.name, () => {
 
     it('does not warn when keys are configured', async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      app = await appWith({ API_KEYS: 'k' });
+      app = await appWith({ API_KEYS: 'k'.repeat(16) });
       expect(warn.mock.calls.filter(([message]) => message === OPEN_ACCESS_WARNING)).toHaveLength(0);
     });
   });
 
   describe('rate limit', () => {
     it('refuses the request past the limit with 429, Retry-After and the contract body', async () => {
-      app = await appWith({ API_KEYS: 'key-one', RATE_LIMIT_PER_MINUTE: '3' });
-      const headers = { 'x-api-key': 'key-one' };
+      app = await appWith({ API_KEYS: KEY_ONE, RATE_LIMIT_PER_MINUTE: '3' });
+      const headers = { 'x-api-key': KEY_ONE };
       for (let i = 0; i < 3; i++) {
         const response = await post(app, '/chat', headers);
         expect(response.statusCode).toBe(201);
@@ -186,21 +193,21 @@ describe(SecurityModule.name, () => {
     });
 
     it('counts one budget per key across routes, and separate keys separately', async () => {
-      app = await appWith({ API_KEYS: 'key-one,key-two', RATE_LIMIT_PER_MINUTE: '2' });
-      expect((await post(app, '/chat', { 'x-api-key': 'key-one' })).statusCode).toBe(201);
-      expect((await post(app, '/risk/assess', { authorization: 'Bearer key-one' })).statusCode).toBe(201);
-      expect((await post(app, '/risk/assess', { 'x-api-key': 'key-one' })).statusCode).toBe(429);
-      expect((await post(app, '/chat', { 'x-api-key': 'key-two' })).statusCode).toBe(201);
-      expect((await post(app, '/chat', { 'x-api-key': 'key-two' })).statusCode).toBe(201);
-      expect((await post(app, '/chat', { 'x-api-key': 'key-two' })).statusCode).toBe(429);
+      app = await appWith({ API_KEYS: `${KEY_ONE},${KEY_TWO}`, RATE_LIMIT_PER_MINUTE: '2' });
+      expect((await post(app, '/chat', { 'x-api-key': KEY_ONE })).statusCode).toBe(201);
+      expect((await post(app, '/risk/assess', { authorization: `Bearer ${KEY_ONE}` })).statusCode).toBe(201);
+      expect((await post(app, '/risk/assess', { 'x-api-key': KEY_ONE })).statusCode).toBe(429);
+      expect((await post(app, '/chat', { 'x-api-key': KEY_TWO })).statusCode).toBe(201);
+      expect((await post(app, '/chat', { 'x-api-key': KEY_TWO })).statusCode).toBe(201);
+      expect((await post(app, '/chat', { 'x-api-key': KEY_TWO })).statusCode).toBe(429);
     });
 
     it('spends no budget on requests refused for a bad key', async () => {
-      app = await appWith({ API_KEYS: 'key-one', RATE_LIMIT_PER_MINUTE: '1' });
+      app = await appWith({ API_KEYS: KEY_ONE, RATE_LIMIT_PER_MINUTE: '1' });
       for (let i = 0; i < 5; i++) {
         expect((await post(app, '/chat', { 'x-api-key': 'wrong' })).statusCode).toBe(401);
       }
-      expect((await post(app, '/chat', { 'x-api-key': 'key-one' })).statusCode).toBe(201);
+      expect((await post(app, '/chat', { 'x-api-key': KEY_ONE })).statusCode).toBe(201);
     });
 
     it('limits by client address when no keys are configured', async () => {
@@ -213,24 +220,24 @@ describe(SecurityModule.name, () => {
     });
 
     it('never limits public routes', async () => {
-      app = await appWith({ API_KEYS: 'key-one', RATE_LIMIT_PER_MINUTE: '1' });
+      app = await appWith({ API_KEYS: KEY_ONE, RATE_LIMIT_PER_MINUTE: '1' });
       for (let i = 0; i < 5; i++) {
         expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
       }
     });
 
     it('limits nothing when RATE_LIMIT_PER_MINUTE is 0', async () => {
-      app = await appWith({ API_KEYS: 'key-one', RATE_LIMIT_PER_MINUTE: '0' });
+      app = await appWith({ API_KEYS: KEY_ONE, RATE_LIMIT_PER_MINUTE: '0' });
       for (let i = 0; i < 20; i++) {
-        const response = await post(app, '/chat', { 'x-api-key': 'key-one' });
+        const response = await post(app, '/chat', { 'x-api-key': KEY_ONE });
         expect(response.statusCode).toBe(201);
         expect(response.headers['x-ratelimit-limit']).toBeUndefined();
       }
     });
 
     it('lets a refused caller in again once Retry-After has passed', async () => {
-      app = await appWith({ API_KEYS: 'key-one', RATE_LIMIT_PER_MINUTE: '1' });
-      const headers = { 'x-api-key': 'key-one' };
+      app = await appWith({ API_KEYS: KEY_ONE, RATE_LIMIT_PER_MINUTE: '1' });
+      const headers = { 'x-api-key': KEY_ONE };
       const start = Date.now();
       const now = jest.spyOn(Date, 'now').mockReturnValue(start);
       expect((await post(app, '/chat', headers)).statusCode).toBe(201);

@@ -21,10 +21,13 @@ describe('compose.yaml', () => {
   });
 
   it('passes a chosen model and API keys through to the gateway', () => {
-    const env = parseCompose(text, { OLLAMA_MODEL: 'qwen2.5:0.5b', API_KEYS: 'k1,k2' }).services.gateway.environment;
+    const env = parseCompose(text, {
+      OLLAMA_MODEL: 'qwen2.5:0.5b',
+      API_KEYS: 'compose-key-1-0123456789,compose-key-2-0123456789',
+    }).services.gateway.environment;
     const config = parseEnvironment(env ?? {});
     expect(config.ollama.model).toBe('qwen2.5:0.5b');
-    expect(config.security.apiKeys).toEqual(['k1', 'k2']);
+    expect(config.security.apiKeys).toEqual(['compose-key-1-0123456789', 'compose-key-2-0123456789']);
   });
 
   it('uses the Ollama container as an external Ollama, once it answers', () => {

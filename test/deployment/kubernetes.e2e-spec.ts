@@ -26,6 +26,14 @@ function containerConfiguration(env: Record<string, string>): ReturnType<typeof 
   }
 }
 
+/**
+ * The gateway's environment once the operator has replaced the Secret's placeholder API key, as the
+ * Secret asks: the gateway refuses to start with the placeholder.
+ */
+function deployed(topology: Topology): Record<string, string> {
+  return { ...topology.environment, API_KEYS: 'a-generated-key-0123456789abcdef' };
+}
+
 describe('Kubernetes manifests', () => {
   describe.each(TOPOLOGIES)('%s (kubectl apply -k %s)', (_name, dir) => {
     let topology: Topology;
@@ -43,18 +51,24 @@ describe('Kubernetes manifests', () => {
     });
 
     it('sets only variables the service knows, with values that pass its validation', () => {
-      const env = topology.environment;
+      const env = deployed(topology);
       const unknown = Object.keys(env).filter((name) => !ENVIRONMENT_VARIABLE_NAMES.includes(name));
       expect(unknown).toEqual([]);
       expect(() => parseEnvironment(env)).not.toThrow();
     });
 
+    it('ships a placeholder API key that the gateway refuses until it is replaced', () => {
+      expect(() => parseEnvironment(topology.environment)).toThrow(
+        /API_KEYS=\(keys not shown\): key 1 contains "replace-me"/,
+      );
+    });
+
     it('never lets the gateway start an Ollama of its own', () => {
-      expect(parseEnvironment(topology.environment).ollama.autoStart).toBe(false);
+      expect(parseEnvironment(deployed(topology)).ollama.autoStart).toBe(false);
     });
 
     it('points OLLAMA_URL at an Ollama that the manifests run, listening where the URL says', () => {
-      const url = new URL(parseEnvironment(topology.environment).ollama.url);
+      const url = new URL(parseEnvironment(deployed(topology)).ollama.url);
       const { container } = topology.ollamaBehind(url);
       const listen = containerEnv(container, 'OLLAMA_HOST');
       if (url.hostname === '127.0.0.1') {
@@ -69,7 +83,7 @@ describe('Kubernetes manifests', () => {
     });
 
     it('serves on one port everywhere: PORT, the container port, the probes and the Service', () => {
-      const { port } = parseEnvironment(topology.environment).app;
+      const { port } = parseEnvironment(deployed(topology)).app;
       const gateway = topology.gateway;
       expect(gateway.ports?.map((candidate) => candidate.containerPort)).toEqual([port]);
       for (const probe of [gateway.startupProbe, gateway.readinessProbe, gateway.livenessProbe]) {
@@ -95,7 +109,7 @@ describe('Kubernetes manifests', () => {
       const { startupProbe } = topology.gateway;
       const budgetSeconds = (startupProbe?.periodSeconds ?? 10) * (startupProbe?.failureThreshold ?? 3);
       expect(budgetSeconds).toBeGreaterThanOrEqual(MODEL_PULL_SECONDS);
-      expect(budgetSeconds * 1000).toBeGreaterThan(parseEnvironment(topology.environment).ollama.loadTimeoutMs);
+      expect(budgetSeconds * 1000).toBeGreaterThan(parseEnvironment(deployed(topology)).ollama.loadTimeoutMs);
       // The rollout must not be declared failed while a new pod is still within its startup budget.
       const progressDeadline = (topology.deployment.spec as { progressDeadlineSeconds?: number })
         .progressDeadlineSeconds;
@@ -103,7 +117,7 @@ describe('Kubernetes manifests', () => {
     });
 
     it('gives a terminating pod the time to drain, finish its requests and stop Ollama', () => {
-      const { app, ollama } = parseEnvironment(topology.environment);
+      const { app, ollama } = parseEnvironment(deployed(topology));
       expect(app.shutdownDrainDelayMs).toBeGreaterThanOrEqual(5000);
       const neededSeconds = (app.shutdownDrainDelayMs + app.shutdownGracePeriodMs + ollama.stopTimeoutMs) / 1000;
       expect(topology.pod.terminationGracePeriodSeconds).toBeGreaterThan(neededSeconds);
@@ -127,7 +141,7 @@ describe('Kubernetes manifests', () => {
       });
       const seccomp = gateway.securityContext?.seccompProfile ?? topology.pod.securityContext?.seccompProfile;
       expect(seccomp?.type).toBe('RuntimeDefault');
-      const pidDirectory = dirname(containerConfiguration(topology.environment).ollama.pidFile);
+      const pidDirectory = dirname(containerConfiguration(deployed(topology)).ollama.pidFile);
       const mount = gateway.volumeMounts?.find((candidate) => candidate.mountPath === pidDirectory);
       expect(mount).toBeDefined();
       expect(topology.pod.volumes?.find((volume) => volume.name === mount?.name)?.emptyDir).toBeDefined();
@@ -149,21 +163,21 @@ describe('Kubernetes manifests', () => {
     });
 
     it('never has more requests in flight than Ollama runs at once, so the excess queues in the gateway', () => {
-      const { ollama, llm } = parseEnvironment(topology.environment);
+      const { ollama, llm } = parseEnvironment(deployed(topology));
       const placement = topology.ollamaBehind(new URL(ollama.url));
       const parallel = Number(containerEnv(placement.container, 'OLLAMA_NUM_PARALLEL') ?? 1);
       expect(placement.gatewayReplicas * llm.maxConcurrency).toBeLessThanOrEqual(placement.replicas * parallel);
     });
 
     it("keeps Ollama's own keep-alive equal to the gateway's", () => {
-      const { ollama } = parseEnvironment(topology.environment);
+      const { ollama } = parseEnvironment(deployed(topology));
       const { container } = topology.ollamaBehind(new URL(ollama.url));
       const ollamaKeepAlive = parseGoDurationMs(containerEnv(container, 'OLLAMA_KEEP_ALIVE') ?? '5m');
       expect(ollamaKeepAlive).toBe(ollama.keepAlive.ms);
     });
 
     it('keeps the models on a volume mounted where the Ollama image stores them', () => {
-      const { container } = topology.ollamaBehind(new URL(parseEnvironment(topology.environment).ollama.url));
+      const { container } = topology.ollamaBehind(new URL(parseEnvironment(deployed(topology)).ollama.url));
       const mount = container.volumeMounts?.find((candidate) => candidate.mountPath === '/root/.ollama');
       expect(mount).toBeDefined();
       const podVolumes = topology.objects

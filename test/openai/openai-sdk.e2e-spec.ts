@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
 import { Gateway, MODEL, eventually, startGateway } from './gateway';
 
-const API_KEY = 'k1';
+const API_KEY = 'openai-sdk-key-0123456789';
 const QUESTION = 'What is duration risk?';
 /** What the emulator answers to QUESTION: it echoes the start of the last user message. */
 const ECHO = `Echo: ${QUESTION} This is a deterministic reply from the Ollama emulator.`;

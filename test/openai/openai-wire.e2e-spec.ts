@@ -1,7 +1,7 @@
 import { OpenAiExceptionFilter } from '../../src/openai/openai-exception.filter';
 import { Gateway, MODEL, startGateway } from './gateway';
 
-const API_KEY = 'k1';
+const API_KEY = 'openai-wire-key-0123456789';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
 
 function post(gateway: Gateway, body: unknown, headers: Record<string, string> = AUTH): Promise<Response> {

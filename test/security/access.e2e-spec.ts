@@ -4,13 +4,15 @@ import { expectContractError } from './support/error-body';
 import { VALID_ASSESSMENT, VALID_CHAT, VALID_RISK, postJson } from './support/requests';
 import { SecuredApp, startSecuredApp } from './support/secured-app';
 
+const ALPHA = 'key-alpha-0123456789';
+const BETA = 'key-beta-0123456789';
 const OPEN_ROUTES = ['/health/live', '/health/ready', '/health', '/health/ollama', '/health/llm', '/metrics'];
 
 describe(ApiKeyGuard.name, () => {
   let service: SecuredApp;
 
   beforeAll(async () => {
-    service = await startSecuredApp({ API_KEYS: 'key-alpha,key-beta' });
+    service = await startSecuredApp({ API_KEYS: `${ALPHA},${BETA}` });
     service.emulator.configure({ structuredReply: VALID_ASSESSMENT });
   });
 
@@ -26,7 +28,10 @@ describe(ApiKeyGuard.name, () => {
   });
 
   it('refuses a wrong key, in either header, with 401 and WWW-Authenticate', async () => {
-    const wrongKeys: Record<string, string>[] = [{ authorization: 'Bearer key-gamma' }, { 'x-api-key': 'key-alph' }];
+    const wrongKeys: Record<string, string>[] = [
+      { authorization: 'Bearer key-gamma-0123456789' },
+      { 'x-api-key': ALPHA.slice(0, -1) },
+    ];
     for (const headers of wrongKeys) {
       const response = await postJson(`${service.url}/chat`, VALID_CHAT, headers);
       expect(response.headers.get('www-authenticate')).toBe(WWW_AUTHENTICATE);
@@ -41,13 +46,13 @@ describe(ApiKeyGuard.name, () => {
   });
 
   it('answers /chat with Authorization: Bearer', async () => {
-    const response = await postJson(`${service.url}/chat`, VALID_CHAT, { authorization: 'Bearer key-alpha' });
+    const response = await postJson(`${service.url}/chat`, VALID_CHAT, { authorization: `Bearer ${ALPHA}` });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { reply: string }).reply).toEqual(expect.any(String));
   });
 
   it('answers /risk/assess with X-API-Key', async () => {
-    const response = await postJson(`${service.url}/risk/assess`, VALID_RISK, { 'x-api-key': 'key-beta' });
+    const response = await postJson(`${service.url}/risk/assess`, VALID_RISK, { 'x-api-key': BETA });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ subject: VALID_RISK.subject, score: 30 });
   });
@@ -67,7 +72,7 @@ describe(RateLimitGuard.name, () => {
   let service: SecuredApp;
 
   beforeAll(async () => {
-    service = await startSecuredApp({ API_KEYS: 'key-alpha,key-beta', RATE_LIMIT_PER_MINUTE: '3' });
+    service = await startSecuredApp({ API_KEYS: `${ALPHA},${BETA}`, RATE_LIMIT_PER_MINUTE: '3' });
   });
 
   afterAll(async () => {
@@ -75,7 +80,7 @@ describe(RateLimitGuard.name, () => {
   });
 
   it('refuses the request past the limit with 429, Retry-After and the contract body', async () => {
-    const alpha = { 'x-api-key': 'key-alpha' };
+    const alpha = { 'x-api-key': ALPHA };
     for (let i = 0; i < 3; i++) {
       const response = await postJson(`${service.url}/chat`, VALID_CHAT, alpha);
       expect(response.status).toBe(200);
@@ -89,7 +94,7 @@ describe(RateLimitGuard.name, () => {
   });
 
   it('gives every key its own budget', async () => {
-    const beta = { authorization: 'Bearer key-beta' };
+    const beta = { authorization: `Bearer ${BETA}` };
     for (let i = 0; i < 3; i++) {
       const response = await postJson(`${service.url}/chat`, VALID_CHAT, beta);
       expect(response.status).toBe(200);

@@ -19,7 +19,7 @@ const REQUEST_TIMEOUT_MS = 20_000;
 const BODY_LIMIT_BYTES = 1_048_576;
 /** RSS may grow (heap, buffers, JIT) but not without bound. */
 const RSS_GROWTH_LIMIT_BYTES = 512 * 1024 * 1024;
-const API_KEY = 'fuzz-key';
+const API_KEY = 'fuzz-key-0123456789';
 const PUBLIC_GET_ROUTES = ['/health/live', '/health/ready', '/health', '/health/ollama', '/health/llm', '/metrics'];
 
 interface Outcome {

@@ -6,7 +6,7 @@ import { expectContractError, internalsIn } from './support/error-body';
 import { VALID_CHAT, postJson } from './support/requests';
 import { SecuredApp, startSecuredApp } from './support/secured-app';
 
-const KEY = { 'x-api-key': 'limits-key' };
+const KEY = { 'x-api-key': 'limits-key-0123456789' };
 
 const API_HEADERS = {
   'x-content-type-options': 'nosniff',

@@ -15,7 +15,7 @@ const REPO = resolve(__dirname, '../..');
  * so that the model's tokens (the emulator cuts words longer than eight characters) keep it whole.
  */
 const MARKER = `q${Array.from({ length: 6 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[randomInt(36)]).join('')}`;
-const API_KEY = MARKER;
+const API_KEY = `${MARKER}-api-key-0123456789`;
 const STARTUP_TIMEOUT_MS = 240_000;
 /** pino's own fields, the access line's, and `err` (type and message) on a 5xx. */
 const ACCESS_LINE_KEYS = new Set([
@@ -174,8 +174,8 @@ describe('what the service writes to its log', () => {
         400,
       ],
       [fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'text/csv', ...key }, body: MARKER }), 415],
-      [postJson(`${url}/chat`, { message: MARKER }, { authorization: `Bearer ${MARKER}x` }), 401],
-      [postJson(`${url}/chat`, { message: MARKER }, { 'x-api-key': `x${MARKER}` }), 401],
+      [postJson(`${url}/chat`, { message: MARKER }, { authorization: `Bearer ${API_KEY}x` }), 401],
+      [postJson(`${url}/chat`, { message: MARKER }, { 'x-api-key': `x${API_KEY}` }), 401],
     ];
     for (const [answer, status] of refusals) {
       const response = await answer;
