@@ -27,7 +27,6 @@ const ERROR_DESCRIPTIONS: Record<number, { description: string; headers?: typeof
   400: { description: 'The body is not valid; the message names every field that is wrong and its limit.' },
   401: { description: 'API keys are configured and the request carries none or a wrong one.' },
   413: { description: 'The body is larger than BODY_LIMIT_BYTES.' },
-  415: { description: 'The body is not sent as application/json.' },
   429: { description: 'Rate limit reached for this key or client address.', headers: RETRY_AFTER },
   502: { description: 'Ollama answered with an error or with an answer that could not be used.' },
   503: {
