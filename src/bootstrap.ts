@@ -1,23 +1,17 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { setupOpenApi } from './common/openapi/setup-openapi';
+import { PreRoutingAnswers } from './common/filters/pre-routing-answers';
 import { formatResponseTime } from './common/interceptors/latency.interceptor';
+import { setupOpenApi } from './common/openapi/setup-openapi';
 import type { Configuration } from './config/environment';
 import { ROUTE_TEMPLATE } from './logging/logger.options';
+import { requestIdOf } from './logging/request-id';
+import { MetricsService } from './metrics/metrics.service';
 import { registerSecurityHeaders } from './security/security-headers';
-import { serverLimits } from './security/server-limits';
-
-/** A caller's request id is echoed only when it is short and plain, so it cannot forge log lines. */
-const SAFE_REQUEST_ID = /^[\w.:@/-]{1,128}$/;
-
-function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
-}
+import { closeAfterLastAllowedAnswer, serverLimits } from './security/server-limits';
 
 /**
  * Builds the application with all of its HTTP plumbing, without listening, from the configuration
@@ -25,8 +19,10 @@ function requestIdOf(req: IncomingMessage): string {
  * production runs.
  */
 export async function createApp(config: Configuration): Promise<NestFastifyApplication> {
+  const preRouting = new PreRoutingAnswers();
   const adapter = new FastifyAdapter({
     ...serverLimits(config),
+    ...preRouting.serverOptions(),
     bodyLimit: config.app.bodyLimitBytes,
     genReqId: requestIdOf,
     requestIdHeader: false,
@@ -51,12 +47,14 @@ export async function createApp(config: Configuration): Promise<NestFastifyAppli
     reply.header('x-request-id', request.id);
     // Streams write their headers straight to the socket; these reach them too.
     reply.raw.setHeader('x-request-id', request.id);
-    done();
+    closeAfterLastAllowedAnswer(reply.raw);
+    done(preRouting.refusalOf(request.raw, reply.raw));
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     void reply.header('x-response-time', formatResponseTime(reply.elapsedTime));
     done(null, payload);
   });
+  preRouting.attach(fastify, app.get(MetricsService));
   setupOpenApi(app);
   return app;
 }

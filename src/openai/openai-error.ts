@@ -88,8 +88,16 @@ function clientErrorCode(status: number): string | null {
       return 'invalid_api_key';
     case 404:
       return 'not_found';
+    case 405:
+      return 'method_not_allowed';
+    case 408:
+      return 'request_timeout';
     case 413:
       return 'request_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 431:
+      return 'request_headers_too_large';
     case 429:
       return 'rate_limit_exceeded';
     default:
@@ -98,8 +106,9 @@ function clientErrorCode(status: number): string | null {
 }
 
 /**
- * OpenAI's error body for an answer already decided elsewhere (status and message), e.g. by the
- * service's global filter for errors raised before routing (413, malformed JSON) on `/v1/` paths.
+ * OpenAI's error body for an answer already decided elsewhere (status and message): by the service's
+ * global filter or before routing (unknown route, wrong method, unreadable or oversized body, slow or
+ * malformed request) on `/v1` paths. `errorBodyFor` in `common/filters/error-shape.ts` decides when.
  */
 export function openAiErrorBodyFor(status: number, message: string): OpenAiErrorBody {
   if (status >= 500) {

@@ -24,9 +24,20 @@ const MESSAGE: SchemaObject = {
   },
 };
 
+/** What `/docs` offers to send: a request that works as is against the default OLLAMA_MODEL. */
+const CHAT_COMPLETION_EXAMPLE = {
+  model: 'llama3.1:latest',
+  messages: [
+    { role: 'system', content: 'You are a concise assistant for a treasury team.' },
+    { role: 'user', content: 'Explain duration risk in two sentences.' },
+  ],
+  temperature: 0.2,
+};
+
 export const CHAT_COMPLETION_REQUEST_SCHEMA: SchemaObject = {
   type: 'object',
   required: ['model', 'messages'],
+  example: CHAT_COMPLETION_EXAMPLE,
   description:
     "OpenAI's chat completion request. Other OpenAI fields (user, presence_penalty, frequency_penalty, " +
     'logit_bias, metadata, store, service_tier, tool_choice, ...) are accepted and ignored; fields OpenAI ' +

@@ -1,4 +1,6 @@
 import Fastify from 'fastify';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { parseEnvironment } from '../config/environment';
 import {
   HEADERS_TIMEOUT_MS,
@@ -6,6 +8,8 @@ import {
   MAX_HEADER_SIZE_BYTES,
   MAX_REQUESTS_PER_SOCKET,
   REQUEST_TIMEOUT_MS,
+  closeAfterLastAllowedAnswer,
+  lacksHostHeader,
   longestLegitimateSilenceMs,
   serverLimits,
 } from './server-limits';
@@ -43,5 +47,49 @@ describe(serverLimits.name, () => {
     } finally {
       await fastify.close();
     }
+  });
+});
+
+describe(closeAfterLastAllowedAnswer.name, () => {
+  function answerTo(request: number): ServerResponse {
+    const res = new ServerResponse(new IncomingMessage(new Socket()));
+    // What Node's server sets on every answer once `maxRequestsPerSocket` is set.
+    Object.assign(res, { maxRequestsOnConnectionReached: request >= MAX_REQUESTS_PER_SOCKET });
+    return res;
+  }
+
+  it('asks for the connection to be closed after the last allowed request', () => {
+    const last = answerTo(MAX_REQUESTS_PER_SOCKET);
+    closeAfterLastAllowedAnswer(last);
+    expect(last.getHeader('connection')).toBe('close');
+  });
+
+  it('leaves earlier answers alone', () => {
+    const earlier = answerTo(MAX_REQUESTS_PER_SOCKET - 1);
+    closeAfterLastAllowedAnswer(earlier);
+    expect(earlier.getHeader('connection')).toBeUndefined();
+  });
+});
+
+describe(lacksHostHeader.name, () => {
+  function request(httpVersion: '1.0' | '1.1', headers: Record<string, string>): IncomingMessage {
+    const req = new IncomingMessage(new Socket());
+    const [major, minor] = httpVersion.split('.').map(Number);
+    Object.assign(req, { httpVersion, httpVersionMajor: major, httpVersionMinor: minor, headers });
+    return req;
+  }
+
+  it('finds an HTTP/1.1 request without Host', () => {
+    expect(lacksHostHeader(request('1.1', {}))).toBe(true);
+    expect(lacksHostHeader(request('1.1', { host: 'localhost' }))).toBe(false);
+  });
+
+  it('lets HTTP/1.0 go without one, as HTTP does', () => {
+    expect(lacksHostHeader(request('1.0', {}))).toBe(false);
+  });
+
+  it('is Node’s own check turned off, so the service can answer it in its shape', () => {
+    const limits = serverLimits(parseEnvironment({}));
+    expect(limits.http).toMatchObject({ requireHostHeader: false });
   });
 });

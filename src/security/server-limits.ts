@@ -1,5 +1,5 @@
 import type { FastifyHttpOptions } from 'fastify';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Configuration } from '../config/environment';
 
 /** Time to send the request line and headers; a client that trickles them (slowloris) is cut off with 408. */
@@ -11,7 +11,10 @@ export const REQUEST_TIMEOUT_MS = 60_000;
  * proxies and load balancers, so they close first and never reuse a socket this side just closed.
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-/** After this many requests a connection is closed, so long-lived clients spread over new connections. */
+/**
+ * After this many requests a connection is closed, so long-lived clients spread over new connections
+ * (see `closeAfterLastAllowedAnswer`).
+ */
 export const MAX_REQUESTS_PER_SOCKET = 1_000;
 /** Node's default made explicit: request line and headers together may not exceed 16 KiB (else 431). */
 export const MAX_HEADER_SIZE_BYTES = 16_384;
@@ -49,9 +52,37 @@ export function serverLimits(config: Pick<Configuration, 'ollama' | 'llm'>): Par
       headersTimeout: HEADERS_TIMEOUT_MS,
       maxHeaderSize: MAX_HEADER_SIZE_BYTES,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      // Node would answer a missing Host with an empty 400; `lacksHostHeader` lets the service say it.
+      requireHostHeader: false,
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   };
+}
+
+/** Node's flag on the answer to a connection's last allowed request (`maxRequestsPerSocket`). */
+type LimitedResponse = ServerResponse & { maxRequestsOnConnectionReached?: boolean };
+
+/**
+ * Ends a connection after the answer to its last allowed request. Node marks that answer with
+ * `Connection: close` but keeps the socket open, answering every later request on it with an empty 503
+ * until the keep-alive timeout. Setting the header ourselves makes Node end the socket once the answer
+ * is written. Requests a client pipelined behind it are dropped unanswered, as HTTP allows after
+ * `Connection: close`; clients send them again on a new connection. Call before the answer's head is
+ * written (an `onRequest` hook), so streamed answers carry it too.
+ */
+export function closeAfterLastAllowedAnswer(res: ServerResponse): void {
+  if ((res as LimitedResponse).maxRequestsOnConnectionReached === true) {
+    res.setHeader('connection', 'close');
+  }
+}
+
+/**
+ * An HTTP/1.1 request without a `Host` header, which HTTP requires a server to refuse with 400. Node
+ * would write that 400 itself, bare; with `requireHostHeader: false` the service refuses it in its own
+ * error shape instead.
+ */
+export function lacksHostHeader(req: IncomingMessage): boolean {
+  return req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1;
 }

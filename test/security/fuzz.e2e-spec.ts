@@ -45,9 +45,8 @@ function problemWith({ request, status, text, error }: Outcome): string | undefi
     return leaks.length > 0 ? `body shows ${leaks.join(', ')}` : undefined;
   }
   if (request.errorShape === 'openai') {
-    // Refusals raised before the route's own handling (unreadable JSON) come in the service's shape.
-    const openAiProblem = openAiErrorProblem(status, text);
-    return openAiProblem === undefined || contractErrorProblem(status, text) === undefined ? undefined : openAiProblem;
+    // Refusals raised before the route's own handling (unreadable JSON, wrong type) too.
+    return openAiErrorProblem(status, text);
   }
   return contractErrorProblem(status, text);
 }

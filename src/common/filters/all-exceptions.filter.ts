@@ -8,18 +8,13 @@ import {
   Logger,
   NotFoundException,
 } from '@nestjs/common';
-import { STATUS_CODES } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig, appConfig } from '../../config/configuration';
 import { DomainError, ServiceUnavailableError } from '../errors';
+import { errorBodyFor } from './error-shape';
 
-/** The error body of CONTRACT §2. */
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string;
-  requestId: string;
-}
+export type { ErrorBody } from './error-shape';
 
 interface MappedError {
   status: number;
@@ -28,6 +23,9 @@ interface MappedError {
   /** A body other than the error body: Terminus' health result, which probes and operators read as is. */
   body?: object;
 }
+
+/** The methods a route may answer; HEAD comes with every GET route. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 function isHealthCheckResult(response: unknown): response is object {
   return (
@@ -71,13 +69,18 @@ function messageOf(response: string | object): string {
  * The one place where errors become HTTP answers. Domain errors map to their status, Nest and Fastify
  * client errors keep theirs, anything else is a 500 whose details stay in the log. No stack trace,
  * file path or upstream error text is ever sent. Streams that already sent their headers are only
- * ended: their error event is the stream's own business.
+ * ended: their error event is the stream's own business. The body has the shape the path's callers
+ * read (`errorBodyFor`): OpenAI's under `/v1`, CONTRACT §2's elsewhere. A path that exists, asked with
+ * a method it does not take, is answered 405 with `Allow`.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger(AllExceptionsFilter.name);
 
-  constructor(@Inject(appConfig.KEY) private readonly app: AppConfig) {}
+  constructor(
+    @Inject(appConfig.KEY) private readonly app: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -91,16 +94,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       }
       return;
     }
-    const body: ErrorBody = {
-      statusCode: mapped.status,
-      error: STATUS_CODES[mapped.status] ?? 'Error',
-      message: mapped.message,
-      requestId: String(request.id),
-    };
-    void reply
-      .status(mapped.status)
-      .headers(mapped.headers)
-      .send(mapped.body ?? body);
+    const body = mapped.body ?? errorBodyFor(request.url, mapped.status, mapped.message, String(request.id));
+    void reply.status(mapped.status).headers(mapped.headers).send(body);
   }
 
   private map(exception: unknown, request: FastifyRequest): MappedError {
@@ -133,9 +128,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
           return { status, message, headers };
         }
       }
-      if (status === 404 && exception.constructor === NotFoundException) {
-        const path = request.url.split('?')[0];
-        return { status, message: `no route ${request.method} ${path}; see /docs for the API`, headers };
+      if (status === 404 && exception.constructor === NotFoundException && request.routeOptions.url === undefined) {
+        return this.unknownRoute(request);
       }
       return { status, message: messageOf(response), headers };
     }
@@ -144,6 +138,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
       message: `internal error; report request id ${String(request.id)} to the operator`,
       headers: {},
+    };
+  }
+
+  /** 404 for a path no route has; 405 with `Allow` for a path that has routes for other methods only. */
+  private unknownRoute(request: FastifyRequest): MappedError {
+    const path = request.url.split('?', 1)[0];
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const allowed = METHODS.filter((method) => fastify.findRoute({ method, url: path }) !== null);
+    if (allowed.length === 0) {
+      return { status: 404, message: `no route ${request.method} ${path}; see /docs for the API`, headers: {} };
+    }
+    return {
+      status: 405,
+      message: `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+      headers: { allow: allowed.join(', ') },
     };
   }
 }

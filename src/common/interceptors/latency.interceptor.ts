@@ -2,6 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { MetricsService } from '../../metrics/metrics.service';
+import { UNMATCHED_ROUTE, claimDurationSample } from './duration-sample';
 
 /** nginx's convention for "the client closed the connection before the answer was complete". */
 export const CLIENT_CLOSED_REQUEST = 499;
@@ -17,6 +18,8 @@ export function formatResponseTime(elapsedMs: number): string {
  * observable ends: only then are the final status code (set by the exception filter for errors) and
  * the end of a stream known, and a client that went away mid-stream is recorded as 499.
  * Durations run from the request's arrival (Fastify's `elapsedTime`), so guards and pipes count too.
+ * Answers that never reach a handler (a guard's refusal, an unreadable body, an unknown route) are
+ * recorded by `PreRoutingAnswers` instead.
  */
 @Injectable()
 export class LatencyInterceptor implements NestInterceptor {
@@ -29,11 +32,14 @@ export class LatencyInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
 
     // A streamed answer sends its headers before any `onSend` hook could add this one.
     reply.raw.setHeader('x-response-time', formatResponseTime(reply.elapsedTime));
 
+    if (!claimDurationSample(reply.raw)) {
+      return next.handle();
+    }
     reply.raw.once('close', () => {
       const status = reply.raw.writableFinished ? reply.raw.statusCode : CLIENT_CLOSED_REQUEST;
       this.metrics.httpRequestDuration.labels(request.method, route, String(status)).observe(reply.elapsedTime / 1000);

@@ -12,11 +12,16 @@ export const BEARER_AUTH = 'bearer';
 export const API_KEY_AUTH = 'api-key';
 
 const DESCRIPTION = [
-  'Chat and financial risk assessment served by a local Ollama model.',
+  'Chat and financial risk assessment served by a local Ollama model, and an OpenAI-compatible API under `/v1`.',
   '',
   'Every response carries `X-Request-Id` and `X-Response-Time`. Errors are JSON',
-  '`{statusCode, error, message, requestId}`; 503 answers carry `Retry-After`.',
-  'When `API_KEYS` is set, `/chat` and `/risk/assess` need `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
+  '`{statusCode, error, message, requestId}`, and on `/v1` OpenAI\'s `{"error": {message, type, param, code}}`;',
+  '503 answers carry `Retry-After`. Refusals decided before a route runs have the same bodies: unreadable JSON',
+  '(400), unknown route (404), wrong method (405, with `Allow`), slow client (408), body over `BODY_LIMIT_BYTES`',
+  '(413), body not JSON (415), headers too large (431).',
+  '',
+  'When `API_KEYS` is set, `/chat`, `/risk/assess` and every `/v1` route need `Authorization: Bearer <key>`',
+  'or `X-API-Key: <key>`.',
 ].join('\n');
 
 /** swagger-ui's static files (a dependency of ours, at the version `@nestjs/swagger` uses). */
