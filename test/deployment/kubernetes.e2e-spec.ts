@@ -5,7 +5,7 @@ import { parseGoDurationMs } from '../../src/config/duration';
 import { PodDisruptionBudget, Service, Workload } from './support/kube-types';
 import { KubeObject, canonical, findObject } from './support/kustomize';
 import { packageVersion, parseYaml, repoPath } from './support/repository';
-import { GATEWAY, TOPOLOGIES, Topology, containerEnv } from './support/topology';
+import { GATEWAY, TOPOLOGIES, Topology, containerEnv, mountOf, ollamaDirectories } from './support/topology';
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
 const itWithKubectl = kubectl.status === 0 ? it : it.skip;
@@ -53,18 +53,22 @@ describe('Kubernetes manifests', () => {
       expect(parseEnvironment(topology.environment).ollama.autoStart).toBe(false);
     });
 
-    it('points OLLAMA_URL at an Ollama that the manifests run, listening where the URL says', () => {
-      const url = new URL(parseEnvironment(topology.environment).ollama.url);
-      const { container } = topology.ollamaBehind(url);
-      const listen = containerEnv(container, 'OLLAMA_HOST');
-      if (url.hostname === '127.0.0.1') {
-        expect(listen).toBe(`127.0.0.1:${url.port}`);
-        // A native sidecar: started before the gateway and stopped after it, so it serves the whole drain.
-        expect(topology.pod.initContainers).toContainEqual(expect.objectContaining({ name: container.name }));
-        expect(container.restartPolicy).toBe('Always');
-      } else {
-        expect(listen).toMatch(/^0\.0\.0\.0:\d+$/);
-        expect(container.ports?.map((port) => port.containerPort)).toContain(Number(listen?.split(':')[1]));
+    it('points every Ollama URL at an Ollama that the manifests run, listening where the URL says', () => {
+      const { urls } = parseEnvironment(topology.environment).ollama;
+      expect(urls.length).toBeGreaterThan(0);
+      for (const href of urls) {
+        const url = new URL(href);
+        const { container } = topology.ollamaBehind(url);
+        const listen = containerEnv(container, 'OLLAMA_HOST');
+        if (url.hostname === '127.0.0.1') {
+          expect(listen).toBe(`127.0.0.1:${url.port}`);
+          // A native sidecar: started before the gateway and stopped after it, so it serves the whole drain.
+          expect(topology.pod.initContainers).toContainEqual(expect.objectContaining({ name: container.name }));
+          expect(container.restartPolicy).toBe('Always');
+        } else {
+          expect(listen).toMatch(/^0\.0\.0\.0:\d+$/);
+          expect(container.ports?.map((port) => port.containerPort)).toContain(Number(listen?.split(':')[1]));
+        }
       }
     });
 
@@ -148,31 +152,40 @@ describe('Kubernetes manifests', () => {
       expect(budget.spec.minAvailable).toBe(1);
     });
 
-    it('never has more requests in flight than Ollama runs at once, so the excess queues in the gateway', () => {
+    it('never has more requests in flight to an Ollama than it runs at once, so the excess queues in the gateway', () => {
+      // LLM_MAX_CONCURRENCY holds per backend (and model): every gateway replica may fill every backend's slots.
       const { ollama, llm } = parseEnvironment(topology.environment);
-      const placement = topology.ollamaBehind(new URL(ollama.url));
-      const parallel = Number(containerEnv(placement.container, 'OLLAMA_NUM_PARALLEL') ?? 1);
-      expect(placement.gatewayReplicas * llm.maxConcurrency).toBeLessThanOrEqual(placement.replicas * parallel);
+      for (const url of ollama.urls) {
+        const placement = topology.ollamaBehind(new URL(url));
+        const parallel = Number(containerEnv(placement.container, 'OLLAMA_NUM_PARALLEL') ?? 1);
+        expect(placement.gatewayReplicas * llm.maxConcurrency).toBeLessThanOrEqual(placement.replicas * parallel);
+      }
     });
 
     it("keeps Ollama's own keep-alive equal to the gateway's", () => {
       const { ollama } = parseEnvironment(topology.environment);
-      const { container } = topology.ollamaBehind(new URL(ollama.url));
-      const ollamaKeepAlive = parseGoDurationMs(containerEnv(container, 'OLLAMA_KEEP_ALIVE') ?? '5m');
-      expect(ollamaKeepAlive).toBe(ollama.keepAlive.ms);
+      for (const url of ollama.urls) {
+        const { container } = topology.ollamaBehind(new URL(url));
+        const ollamaKeepAlive = parseGoDurationMs(containerEnv(container, 'OLLAMA_KEEP_ALIVE') ?? '5m');
+        expect(ollamaKeepAlive).toBe(ollama.keepAlive.ms);
+      }
     });
 
-    it('keeps the models on a volume mounted where the Ollama image stores them', () => {
-      const { container } = topology.ollamaBehind(new URL(parseEnvironment(topology.environment).ollama.url));
-      const mount = container.volumeMounts?.find((candidate) => candidate.mountPath === '/root/.ollama');
-      expect(mount).toBeDefined();
-      const podVolumes = topology.objects
-        .filter((object): object is Workload => object.kind === 'Deployment' || object.kind === 'StatefulSet')
-        .flatMap((workload) => [
-          ...(workload.spec.template.spec.volumes ?? []).map((volume) => volume.name),
-          ...(workload.spec.volumeClaimTemplates ?? []).map((claim) => claim.metadata.name),
-        ]);
-      expect(podVolumes).toContain(mount?.name);
+    it('keeps the models and key pair on a volume mounted where the Ollama container stores them', () => {
+      for (const url of parseEnvironment(topology.environment).ollama.urls) {
+        const { container, pod, workload } = topology.ollamaBehind(new URL(url));
+        const { data, models } = ollamaDirectories(container, pod);
+        const mount = mountOf(container, models);
+        expect(mount).toBeDefined();
+        expect(mountOf(container, data)).toEqual(mount);
+        const claims = (workload?.spec.volumeClaimTemplates ?? []).map((claim) => claim.metadata.name);
+        if (workload?.kind === 'StatefulSet') {
+          // Each pod's own claim: a restarted pod finds its models and downloads nothing again.
+          expect(claims).toContain(mount?.name);
+        } else {
+          expect((pod.volumes ?? []).map((volume) => volume.name)).toContain(mount?.name);
+        }
+      }
     });
 
     it('runs the image that the Dockerfile builds, tagged with the package version', () => {
@@ -183,7 +196,7 @@ describe('Kubernetes manifests', () => {
     });
   });
 
-  it('asks for a GPU in the gpu overlay only', () => {
+  it('asks for a GPU in the GPU overlays only', () => {
     const gpuLimits = (dir: string): unknown[] =>
       new Topology(dir).objects
         .filter((object): object is Workload => object.kind === 'Deployment' || object.kind === 'StatefulSet')
@@ -194,6 +207,7 @@ describe('Kubernetes manifests', () => {
         .map((container) => container.resources?.limits?.['nvidia.com/gpu'])
         .filter((limit) => limit !== undefined);
     expect(gpuLimits('config/kubernetes/overlays/gpu')).toEqual([1]);
+    expect(gpuLimits('config/kubernetes/overlays/ollama-pool')).toEqual([1]);
     expect(gpuLimits('config/kubernetes')).toEqual([]);
     expect(gpuLimits('config/kubernetes/overlays/sidecar')).toEqual([]);
   });
