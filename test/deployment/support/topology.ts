@@ -20,6 +20,9 @@ export const TOPOLOGIES: [name: string, dir: string][] = [
   ['several Ollama servers', 'config/kubernetes/overlays/ollama-pool'],
 ];
 
+/** The ServiceMonitor, as a component any of the topologies may add (it needs the Prometheus Operator's CRDs). */
+export const SERVICE_MONITOR_COMPONENT = 'config/kubernetes/components/service-monitor';
+
 export const GATEWAY = 'local-llm-gateway';
 export const OLLAMA_IMAGE = /^(docker\.io\/)?ollama\/ollama(:|@|$)/;
 
