@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { packageVersion, readRepoFile, repoPath } from './support/repository';
-import { Topology } from './support/topology';
+import { GATEWAY_SECRET, TOPOLOGIES, Topology } from './support/topology';
 
 /** The shell commands of the guide's code blocks, one per line, comments removed. */
 function commands(markdown: string): string[] {
@@ -17,7 +17,7 @@ describe('docs/deployment.md', () => {
 
   it('applies and renders only kustomizations that exist', () => {
     const dirs = lines.flatMap((line) => [...line.matchAll(/kubectl (?:apply -k|kustomize) (\S+)/g)].map((m) => m[1]));
-    expect(dirs).toEqual(expect.arrayContaining(['config/kubernetes', 'config/kubernetes/overlays/sidecar']));
+    expect(dirs).toEqual(expect.arrayContaining(TOPOLOGIES.map(([, dir]) => dir)));
     for (const dir of dirs) {
       expect(existsSync(repoPath(dir, 'kustomization.yaml'))).toBe(true);
     }
@@ -25,7 +25,11 @@ describe('docs/deployment.md', () => {
 
   it('names the objects, containers and image that the manifests define', () => {
     const topology = new Topology('config/kubernetes');
-    const names = new Set(topology.objects.map((object) => `${object.kind.toLowerCase()}/${object.metadata.name}`));
+    const names = new Set(
+      TOPOLOGIES.flatMap(([, dir]) => new Topology(dir).objects).map(
+        (object) => `${object.kind.toLowerCase()}/${object.metadata.name}`,
+      ),
+    );
     const referenced = lines.flatMap((line) =>
       [...line.matchAll(/\b(deployment|statefulset|service)\/([a-z0-9-]+)/g)].map((m) => `${m[1]}/${m[2]}`),
     );
@@ -44,6 +48,23 @@ describe('docs/deployment.md', () => {
     for (const line of lines.filter((command) => command.includes(' exec '))) {
       expect(line).toContain(`exec ${statefulSet?.metadata.name}-0 `);
     }
+  });
+
+  it('creates the Secret that the gateway reads API_KEYS from, with a long random key', () => {
+    const creates = lines
+      .map((line) =>
+        /kubectl .*create secret generic (\S+) --from-literal=(\w+)="\$\(openssl rand -hex (\d+)\)"$/.exec(line),
+      )
+      .filter((match) => match !== null);
+    expect(creates).toHaveLength(1);
+    const [, name, key, bytes] = creates[0] ?? [];
+    for (const [, dir] of TOPOLOGIES) {
+      const variable = new Topology(dir).gateway.env?.find((candidate) => candidate.name === 'API_KEYS');
+      expect(variable?.valueFrom?.secretKeyRef).toEqual({ name, key });
+    }
+    expect(name).toBe(GATEWAY_SECRET);
+    // Two hex digits per byte: as long as the operatorSecrets() the other tests use.
+    expect(Number(bytes)).toBe(32);
   });
 
   it('uses the compose services that compose.yaml defines', () => {

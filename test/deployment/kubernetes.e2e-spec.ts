@@ -5,7 +5,7 @@ import { parseGoDurationMs } from '../../src/config/duration';
 import { PodDisruptionBudget, Service, Workload } from './support/kube-types';
 import { KubeObject, canonical, findObject } from './support/kustomize';
 import { packageVersion, parseYaml, repoPath } from './support/repository';
-import { GATEWAY, TOPOLOGIES, Topology, containerEnv } from './support/topology';
+import { GATEWAY, TOPOLOGIES, Topology, containerEnv, mountOf, ollamaDirectories } from './support/topology';
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
 const itWithKubectl = kubectl.status === 0 ? it : it.skip;
@@ -26,14 +26,6 @@ function containerConfiguration(env: Record<string, string>): ReturnType<typeof 
   }
 }
 
-/**
- * The gateway's environment once the operator has replaced the Secret's placeholder API key, as the
- * Secret asks: the gateway refuses to start with the placeholder.
- */
-function deployed(topology: Topology): Record<string, string> {
-  return { ...topology.environment, API_KEYS: 'a-generated-key-0123456789abcdef' };
-}
-
 describe('Kubernetes manifests', () => {
   describe.each(TOPOLOGIES)('%s (kubectl apply -k %s)', (_name, dir) => {
     let topology: Topology;
@@ -51,39 +43,37 @@ describe('Kubernetes manifests', () => {
     });
 
     it('sets only variables the service knows, with values that pass its validation', () => {
-      const env = deployed(topology);
+      const env = topology.environment;
       const unknown = Object.keys(env).filter((name) => !ENVIRONMENT_VARIABLE_NAMES.includes(name));
       expect(unknown).toEqual([]);
       expect(() => parseEnvironment(env)).not.toThrow();
     });
 
-    it('ships a placeholder API key that the gateway refuses until it is replaced', () => {
-      expect(() => parseEnvironment(topology.environment)).toThrow(
-        /API_KEYS=\(keys not shown\): key 1 contains "replace-me"/,
-      );
-    });
-
     it('never lets the gateway start an Ollama of its own', () => {
-      expect(parseEnvironment(deployed(topology)).ollama.autoStart).toBe(false);
+      expect(parseEnvironment(topology.environment).ollama.autoStart).toBe(false);
     });
 
-    it('points OLLAMA_URL at an Ollama that the manifests run, listening where the URL says', () => {
-      const url = new URL(parseEnvironment(deployed(topology)).ollama.url);
-      const { container } = topology.ollamaBehind(url);
-      const listen = containerEnv(container, 'OLLAMA_HOST');
-      if (url.hostname === '127.0.0.1') {
-        expect(listen).toBe(`127.0.0.1:${url.port}`);
-        // A native sidecar: started before the gateway and stopped after it, so it serves the whole drain.
-        expect(topology.pod.initContainers).toContainEqual(expect.objectContaining({ name: container.name }));
-        expect(container.restartPolicy).toBe('Always');
-      } else {
-        expect(listen).toMatch(/^0\.0\.0\.0:\d+$/);
-        expect(container.ports?.map((port) => port.containerPort)).toContain(Number(listen?.split(':')[1]));
+    it('points every Ollama URL at an Ollama that the manifests run, listening where the URL says', () => {
+      const { urls } = parseEnvironment(topology.environment).ollama;
+      expect(urls.length).toBeGreaterThan(0);
+      for (const href of urls) {
+        const url = new URL(href);
+        const { container } = topology.ollamaBehind(url);
+        const listen = containerEnv(container, 'OLLAMA_HOST');
+        if (url.hostname === '127.0.0.1') {
+          expect(listen).toBe(`127.0.0.1:${url.port}`);
+          // A native sidecar: started before the gateway and stopped after it, so it serves the whole drain.
+          expect(topology.pod.initContainers).toContainEqual(expect.objectContaining({ name: container.name }));
+          expect(container.restartPolicy).toBe('Always');
+        } else {
+          expect(listen).toMatch(/^0\.0\.0\.0:\d+$/);
+          expect(container.ports?.map((port) => port.containerPort)).toContain(Number(listen?.split(':')[1]));
+        }
       }
     });
 
     it('serves on one port everywhere: PORT, the container port, the probes and the Service', () => {
-      const { port } = parseEnvironment(deployed(topology)).app;
+      const { port } = parseEnvironment(topology.environment).app;
       const gateway = topology.gateway;
       expect(gateway.ports?.map((candidate) => candidate.containerPort)).toEqual([port]);
       for (const probe of [gateway.startupProbe, gateway.readinessProbe, gateway.livenessProbe]) {
@@ -109,7 +99,7 @@ describe('Kubernetes manifests', () => {
       const { startupProbe } = topology.gateway;
       const budgetSeconds = (startupProbe?.periodSeconds ?? 10) * (startupProbe?.failureThreshold ?? 3);
       expect(budgetSeconds).toBeGreaterThanOrEqual(MODEL_PULL_SECONDS);
-      expect(budgetSeconds * 1000).toBeGreaterThan(parseEnvironment(deployed(topology)).ollama.loadTimeoutMs);
+      expect(budgetSeconds * 1000).toBeGreaterThan(parseEnvironment(topology.environment).ollama.loadTimeoutMs);
       // The rollout must not be declared failed while a new pod is still within its startup budget.
       const progressDeadline = (topology.deployment.spec as { progressDeadlineSeconds?: number })
         .progressDeadlineSeconds;
@@ -117,7 +107,7 @@ describe('Kubernetes manifests', () => {
     });
 
     it('gives a terminating pod the time to drain, finish its requests and stop Ollama', () => {
-      const { app, ollama } = parseEnvironment(deployed(topology));
+      const { app, ollama } = parseEnvironment(topology.environment);
       expect(app.shutdownDrainDelayMs).toBeGreaterThanOrEqual(5000);
       const neededSeconds = (app.shutdownDrainDelayMs + app.shutdownGracePeriodMs + ollama.stopTimeoutMs) / 1000;
       expect(topology.pod.terminationGracePeriodSeconds).toBeGreaterThan(neededSeconds);
@@ -141,7 +131,7 @@ describe('Kubernetes manifests', () => {
       });
       const seccomp = gateway.securityContext?.seccompProfile ?? topology.pod.securityContext?.seccompProfile;
       expect(seccomp?.type).toBe('RuntimeDefault');
-      const pidDirectory = dirname(containerConfiguration(deployed(topology)).ollama.pidFile);
+      const pidDirectory = dirname(containerConfiguration(topology.environment).ollama.pidFile);
       const mount = gateway.volumeMounts?.find((candidate) => candidate.mountPath === pidDirectory);
       expect(mount).toBeDefined();
       expect(topology.pod.volumes?.find((volume) => volume.name === mount?.name)?.emptyDir).toBeDefined();
@@ -162,31 +152,40 @@ describe('Kubernetes manifests', () => {
       expect(budget.spec.minAvailable).toBe(1);
     });
 
-    it('never has more requests in flight than Ollama runs at once, so the excess queues in the gateway', () => {
-      const { ollama, llm } = parseEnvironment(deployed(topology));
-      const placement = topology.ollamaBehind(new URL(ollama.url));
-      const parallel = Number(containerEnv(placement.container, 'OLLAMA_NUM_PARALLEL') ?? 1);
-      expect(placement.gatewayReplicas * llm.maxConcurrency).toBeLessThanOrEqual(placement.replicas * parallel);
+    it('never has more requests in flight to an Ollama than it runs at once, so the excess queues in the gateway', () => {
+      // LLM_MAX_CONCURRENCY holds per backend (and model): every gateway replica may fill every backend's slots.
+      const { ollama, llm } = parseEnvironment(topology.environment);
+      for (const url of ollama.urls) {
+        const placement = topology.ollamaBehind(new URL(url));
+        const parallel = Number(containerEnv(placement.container, 'OLLAMA_NUM_PARALLEL') ?? 1);
+        expect(placement.gatewayReplicas * llm.maxConcurrency).toBeLessThanOrEqual(placement.replicas * parallel);
+      }
     });
 
     it("keeps Ollama's own keep-alive equal to the gateway's", () => {
-      const { ollama } = parseEnvironment(deployed(topology));
-      const { container } = topology.ollamaBehind(new URL(ollama.url));
-      const ollamaKeepAlive = parseGoDurationMs(containerEnv(container, 'OLLAMA_KEEP_ALIVE') ?? '5m');
-      expect(ollamaKeepAlive).toBe(ollama.keepAlive.ms);
+      const { ollama } = parseEnvironment(topology.environment);
+      for (const url of ollama.urls) {
+        const { container } = topology.ollamaBehind(new URL(url));
+        const ollamaKeepAlive = parseGoDurationMs(containerEnv(container, 'OLLAMA_KEEP_ALIVE') ?? '5m');
+        expect(ollamaKeepAlive).toBe(ollama.keepAlive.ms);
+      }
     });
 
-    it('keeps the models on a volume mounted where the Ollama image stores them', () => {
-      const { container } = topology.ollamaBehind(new URL(parseEnvironment(deployed(topology)).ollama.url));
-      const mount = container.volumeMounts?.find((candidate) => candidate.mountPath === '/root/.ollama');
-      expect(mount).toBeDefined();
-      const podVolumes = topology.objects
-        .filter((object): object is Workload => object.kind === 'Deployment' || object.kind === 'StatefulSet')
-        .flatMap((workload) => [
-          ...(workload.spec.template.spec.volumes ?? []).map((volume) => volume.name),
-          ...(workload.spec.volumeClaimTemplates ?? []).map((claim) => claim.metadata.name),
-        ]);
-      expect(podVolumes).toContain(mount?.name);
+    it('keeps the models and key pair on a volume mounted where the Ollama container stores them', () => {
+      for (const url of parseEnvironment(topology.environment).ollama.urls) {
+        const { container, pod, workload } = topology.ollamaBehind(new URL(url));
+        const { data, models } = ollamaDirectories(container, pod);
+        const mount = mountOf(container, models);
+        expect(mount).toBeDefined();
+        expect(mountOf(container, data)).toEqual(mount);
+        const claims = (workload?.spec.volumeClaimTemplates ?? []).map((claim) => claim.metadata.name);
+        if (workload?.kind === 'StatefulSet') {
+          // Each pod's own claim: a restarted pod finds its models and downloads nothing again.
+          expect(claims).toContain(mount?.name);
+        } else {
+          expect((pod.volumes ?? []).map((volume) => volume.name)).toContain(mount?.name);
+        }
+      }
     });
 
     it('runs the image that the Dockerfile builds, tagged with the package version', () => {
@@ -197,7 +196,7 @@ describe('Kubernetes manifests', () => {
     });
   });
 
-  it('asks for a GPU in the gpu overlay only', () => {
+  it('asks for a GPU in the GPU overlays only', () => {
     const gpuLimits = (dir: string): unknown[] =>
       new Topology(dir).objects
         .filter((object): object is Workload => object.kind === 'Deployment' || object.kind === 'StatefulSet')
@@ -208,6 +207,7 @@ describe('Kubernetes manifests', () => {
         .map((container) => container.resources?.limits?.['nvidia.com/gpu'])
         .filter((limit) => limit !== undefined);
     expect(gpuLimits('config/kubernetes/overlays/gpu')).toEqual([1]);
+    expect(gpuLimits('config/kubernetes/overlays/ollama-pool')).toEqual([1]);
     expect(gpuLimits('config/kubernetes')).toEqual([]);
     expect(gpuLimits('config/kubernetes/overlays/sidecar')).toEqual([]);
   });

@@ -1,10 +1,13 @@
+import { readdirSync } from 'node:fs';
 import { RunningApp, startApp } from '../support/app';
 import { instructions, parseDockerfile, parseHealthcheck } from './support/dockerfile';
 import { freePort, runCommand } from './support/processes';
-import { readRepoFile } from './support/repository';
-import { TOPOLOGIES, Topology } from './support/topology';
+import { ServiceMonitor } from './support/kube-types';
+import { KubeObject } from './support/kustomize';
+import { readRepoFile, readYamlDocuments, repoPath } from './support/repository';
+import { SERVICE_MONITOR_COMPONENT, TOPOLOGIES, Topology } from './support/topology';
 
-/** Every HTTP path that Kubernetes probes or scrapes on the gateway, across all topologies. */
+/** Every HTTP path that Kubernetes probes or scrapes on the gateway, across all topologies and the ServiceMonitor. */
 function kubernetesPaths(): string[] {
   const paths = TOPOLOGIES.flatMap(([, dir]) => {
     const topology = new Topology(dir);
@@ -16,6 +19,14 @@ function kubernetesPaths(): string[] {
       topology.deployment.spec.template.metadata.annotations?.['prometheus.io/path'],
     ];
   });
+  const monitors = readdirSync(repoPath(SERVICE_MONITOR_COMPONENT))
+    .filter((file) => file !== 'kustomization.yaml')
+    .flatMap((file) => readYamlDocuments(repoPath(SERVICE_MONITOR_COMPONENT, file)) as KubeObject[])
+    .filter((object): object is ServiceMonitor => object.kind === 'ServiceMonitor');
+  if (monitors.length === 0) {
+    throw new Error(`${SERVICE_MONITOR_COMPONENT} holds no ServiceMonitor`);
+  }
+  paths.push(...monitors.flatMap((monitor) => monitor.spec.endpoints.map((endpoint) => endpoint.path)));
   return [...new Set(paths.filter((path): path is string => path !== undefined))].sort();
 }
 

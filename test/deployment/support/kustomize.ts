@@ -1,5 +1,6 @@
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { readYamlDocuments } from './repository';
 
 /** The fields of Kubernetes objects these tests read; everything else stays `unknown`. */
@@ -18,13 +19,15 @@ interface ImageOverride {
 }
 
 interface Kustomization {
+  kind?: string;
   resources?: string[];
+  components?: string[];
   patches?: { path?: string }[];
   images?: ImageOverride[];
 }
 
 /** The kustomization fields this renderer implements; any other field fails loudly instead of being ignored. */
-const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches', 'images']);
+const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'images']);
 
 type Plain = Record<string, unknown>;
 
@@ -98,24 +101,40 @@ function sameObject(a: KubeObject, b: KubeObject): boolean {
 
 /**
  * Builds a kustomization the way `kubectl kustomize` does, for the features the manifests use
- * (resources, strategic-merge patches, `$patch: delete`), so the checks run where kubectl is not installed.
+ * (resources, components, strategic-merge patches, `$patch: delete`), so the checks run where kubectl is not
+ * installed.
  * @throws Error when the kustomization uses a feature this renderer does not implement, or a patch
  * targets an object that is not there.
  */
 export function renderKustomization(dir: string): KubeObject[] {
+  return build(dir, 'Kustomization', []);
+}
+
+/**
+ * One kustomization directory. A Kustomization starts from nothing; a Component starts from the objects of
+ * the kustomization that lists it, and its patches apply to those too. Order as in kustomize: resources,
+ * then components, then patches, then images.
+ */
+function build(dir: string, expectedKind: 'Kustomization' | 'Component', inherited: KubeObject[]): KubeObject[] {
   const [kustomization] = readYamlDocuments(join(dir, 'kustomization.yaml')) as (Kustomization & Plain)[];
   const unsupported = Object.keys(kustomization).filter((field) => !SUPPORTED_FIELDS.has(field));
   if (unsupported.length > 0) {
     throw new Error(`${dir}/kustomization.yaml uses ${unsupported.join(', ')}, which this renderer does not implement`);
   }
-  const objects: KubeObject[] = [];
+  if ((kustomization.kind ?? 'Kustomization') !== expectedKind) {
+    throw new Error(`${dir}/kustomization.yaml is a ${kustomization.kind}, where a ${expectedKind} is expected`);
+  }
+  let objects: KubeObject[] = [...inherited];
   for (const resource of kustomization.resources ?? []) {
     const path = resolve(dir, resource);
     if (statSync(path).isDirectory()) {
-      objects.push(...renderKustomization(path));
+      objects.push(...build(path, 'Kustomization', []));
     } else {
       objects.push(...(readYamlDocuments(path) as KubeObject[]));
     }
+  }
+  for (const component of kustomization.components ?? []) {
+    objects = build(resolve(dir, component), 'Component', objects);
   }
   for (const patch of kustomization.patches ?? []) {
     if (patch.path === undefined || Object.keys(patch).length !== 1) {
@@ -161,4 +180,22 @@ export function findObject<T extends KubeObject>(objects: KubeObject[], kind: st
     throw new Error(`no ${kind}/${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   }
   return found as T;
+}
+
+/**
+ * Writes a kustomization of one's own into a new temporary directory, as an operator would to combine the
+ * shipped kustomizations and components (given as absolute paths, written relative to that directory).
+ * @returns the directory; remove it with `rmSync(dir, { recursive: true })`.
+ */
+export function writeKustomization(fields: { resources: string[]; components?: string[] }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kustomization-'));
+  const relativeTo = (paths: string[] = []): string[] => paths.map((path) => relative(dir, path));
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: relativeTo(fields.resources),
+    components: relativeTo(fields.components),
+  };
+  writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+  return dir;
 }
