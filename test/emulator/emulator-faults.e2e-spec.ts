@@ -47,7 +47,9 @@ describe('OllamaEmulator fault injection', () => {
   it('hang accepts the request and never answers until the client goes away', async () => {
     emulator.injectFault({ kind: 'hang', times: 1 });
     const controller = new AbortController();
-    const pending = postJson(`${emulator.url}/api/chat`, chatBody, { signal: controller.signal }).catch((err: unknown) => err);
+    const pending = postJson(`${emulator.url}/api/chat`, chatBody, { signal: controller.signal }).catch(
+      (err: unknown) => err,
+    );
     await waitFor(() => emulator.stats.inFlight === 1, 'the request to arrive');
     expect(await settlesWithin(pending, 500)).toBe('timeout');
     controller.abort();
@@ -74,7 +76,11 @@ describe('OllamaEmulator fault injection', () => {
   });
 
   it('mid-stream-error keeps status 200 and ends with an error line and no done', async () => {
-    emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 2, message: 'an error was encountered while running the model' });
+    emulator.injectFault({
+      kind: 'mid-stream-error',
+      afterChunks: 2,
+      message: 'an error was encountered while running the model',
+    });
     const res = await postJson(`${emulator.url}/api/chat`, chatBody);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
@@ -137,7 +143,12 @@ describe('OllamaEmulator fault injection', () => {
 
   it('fails a pull mid-stream with an error line and no success', async () => {
     emulator.configure({ models: [] });
-    emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 3, message: 'max retries exceeded: EOF', endpoints: ['pull'] });
+    emulator.injectFault({
+      kind: 'mid-stream-error',
+      afterChunks: 3,
+      message: 'max retries exceeded: EOF',
+      endpoints: ['pull'],
+    });
     const res = await postJson(`${emulator.url}/api/pull`, { model: 'llama3.2' });
     expect(res.status).toBe(200);
     const lines = parseNdjson(await res.text());
@@ -171,12 +182,18 @@ describe('OllamaEmulator fault injection', () => {
       const stats = (await (await fetch(`${control}/stats`)).json()) as Json;
       expect(stats).toMatchObject({ requests: { chat: 1 }, loads: 1, keepAliveSeen: ['1m'] });
 
-      const configured = await postJson(`${control}/configure`, { models: ['qwen2.5:0.5b'], version: '1.2.3', replyText: 'fixed reply' });
+      const configured = await postJson(`${control}/configure`, {
+        models: ['qwen2.5:0.5b'],
+        version: '1.2.3',
+        replyText: 'fixed reply',
+      });
       expect(configured.status).toBe(200);
       expect(await (await fetch(`${emulator.url}/api/version`)).json()).toEqual({ version: '1.2.3' });
       const tags = (await (await fetch(`${emulator.url}/api/tags`)).json()) as { models: Json[] };
       expect(tags.models.map((m) => m['name'])).toEqual(['qwen2.5:0.5b']);
-      const reply = (await (await postJson(`${emulator.url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })).json()) as Json;
+      const reply = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })
+      ).json()) as Json;
       expect(reply['response']).toBe('fixed reply');
 
       const rejected = await postJson(`${control}/configure`, { models: ['not a model name!'] });

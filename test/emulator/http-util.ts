@@ -28,7 +28,10 @@ export interface Exchange {
 
 /** `json.Marshal` escapes HTML-significant characters and the JS line separators. */
 export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, contentType = JSON_UTF8): void {

@@ -151,7 +151,12 @@ export const PARAMS_MEDIA_TYPE = 'application/vnd.ollama.image.params';
 
 /** Builds a model's full record from a registry entry, or invents a consistent one from its name. */
 export function resolveModel(normalised: string, entry: RegistryModel | undefined): ResolvedModel {
-  const parsed = parseModelName(normalised) ?? { host: DEFAULT_HOST, namespace: DEFAULT_NAMESPACE, model: normalised, tag: 'latest' };
+  const parsed = parseModelName(normalised) ?? {
+    host: DEFAULT_HOST,
+    namespace: DEFAULT_NAMESPACE,
+    model: normalised,
+    tag: 'latest',
+  };
   const family = entry?.details?.family ?? guessFamily(parsed);
   const parameterSize = entry?.details?.parameter_size ?? guessParameterSize(parsed);
   const layersSpec: RegistryLayer[] = entry?.layers ?? [
@@ -242,7 +247,10 @@ export class ModelCatalog {
     names.forEach((normalised, index) => {
       const key = modelKey(normalised);
       // The first model listed is the newest, so /api/tags keeps the configured order.
-      this.local.set(key, previous.get(key) ?? { info: this.resolve(normalised), modifiedAtNs: now - BigInt(index) * 3_600_000_000_000n });
+      this.local.set(
+        key,
+        previous.get(key) ?? { info: this.resolve(normalised), modifiedAtNs: now - BigInt(index) * 3_600_000_000_000n },
+      );
     });
   }
 
@@ -266,7 +274,9 @@ export class ModelCatalog {
 
   /** Local models, newest first, as /api/tags lists them. */
   list(): Array<{ info: ResolvedModel; modifiedAtNs: bigint }> {
-    return [...this.local.values()].sort((a, b) => (a.modifiedAtNs === b.modifiedAtNs ? 0 : a.modifiedAtNs > b.modifiedAtNs ? -1 : 1));
+    return [...this.local.values()].sort((a, b) =>
+      a.modifiedAtNs === b.modifiedAtNs ? 0 : a.modifiedAtNs > b.modifiedAtNs ? -1 : 1,
+    );
   }
 
   add(info: ResolvedModel): void {

@@ -1,6 +1,15 @@
 /** `POST /api/generate` and `POST /api/chat`. */
 import type { EmulatorContext } from './context';
-import { compose, intOption, metricsFor, optionsError, parseFormat, produceTokens, type Completion, type Metrics } from './generation';
+import {
+  compose,
+  intOption,
+  metricsFor,
+  optionsError,
+  parseFormat,
+  produceTokens,
+  type Completion,
+  type Metrics,
+} from './generation';
 import { EmptyBodyError, decodeGoStruct } from './go-json';
 import { goQuote } from './go-quote';
 import { formatUtcRfc3339Nano, monotonicNs, nowNs } from './go-time';
@@ -48,7 +57,9 @@ function emptyReply(kind: Kind, model: string, doneReason: 'load' | 'unload'): R
 
 function chunk(kind: Kind, model: string, text: string): Record<string, unknown> {
   const base = { model, created_at: formatUtcRfc3339Nano(nowNs()) };
-  return kind === 'chat' ? { ...base, message: { role: 'assistant', content: text }, done: false } : { ...base, response: text, done: false };
+  return kind === 'chat'
+    ? { ...base, message: { role: 'assistant', content: text }, done: false }
+    : { ...base, response: text, done: false };
 }
 
 /** Token ids for generate's deprecated `context` field. */
@@ -56,17 +67,35 @@ function contextIds(count: number): number[] {
   return Array.from({ length: Math.min(count, 2048) }, (_, i) => 1000 + ((i * 7919) % 120_000));
 }
 
-function finalReply(kind: Kind, model: string, text: string, completion: Completion, metrics: Metrics, withContext: boolean): Record<string, unknown> {
+function finalReply(
+  kind: Kind,
+  model: string,
+  text: string,
+  completion: Completion,
+  metrics: Metrics,
+  withContext: boolean,
+): Record<string, unknown> {
   const base = { model, created_at: formatUtcRfc3339Nano(nowNs()) };
   if (kind === 'chat') {
-    return { ...base, message: { role: 'assistant', content: text }, done: true, done_reason: completion.doneReason, ...metrics };
+    return {
+      ...base,
+      message: { role: 'assistant', content: text },
+      done: true,
+      done_reason: completion.doneReason,
+      ...metrics,
+    };
   }
   const context = withContext ? { context: contextIds(metrics.prompt_eval_count + metrics.eval_count) } : {};
   return { ...base, response: text, done: true, done_reason: completion.doneReason, ...context, ...metrics };
 }
 
 /** Handles a native chat or generate request from body decoding to the last chunk. */
-export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, kind: Kind, fault: Fault | undefined): Promise<void> {
+export async function handleNativeInference(
+  ctx: EmulatorContext,
+  ex: Exchange,
+  kind: Kind,
+  fault: Fault | undefined,
+): Promise<void> {
   let body: Record<string, unknown>;
   try {
     body = decodeGoStruct(ex.body, kind === 'chat' ? ctx.types.chat : ctx.types.generate);
@@ -106,7 +135,13 @@ export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, 
     sendJson(res, 200, emptyReply(kind, model, 'unload'));
     return;
   }
-  if (kind === 'generate' && body['raw'] === true && (str(body['template']) !== '' || str(body['system']) !== '' || (Array.isArray(body['context']) && body['context'].length > 0))) {
+  if (
+    kind === 'generate' &&
+    body['raw'] === true &&
+    (str(body['template']) !== '' ||
+      str(body['system']) !== '' ||
+      (Array.isArray(body['context']) && body['context'].length > 0))
+  ) {
     sendOllamaError(res, 400, 'raw mode does not support template, system, or context');
     return;
   }
@@ -138,21 +173,33 @@ export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, 
     const lastUser = kind === 'chat' ? ([...messages].reverse().find((m) => m.role === 'user')?.content ?? '') : prompt;
     const replyRequest: ReplyRequest = { endpoint: kind, model, prompt: lastUser, messages, body };
     const completion = compose(ctx, replyRequest, format, intOption(body['options'], 'num_predict'), fault);
-    const promptParts = kind === 'chat' ? messages.map((m) => m.content) : [str(body['system']), prompt].filter((p) => p !== '');
+    const promptParts =
+      kind === 'chat' ? messages.map((m) => m.content) : [str(body['system']), prompt].filter((p) => p !== '');
     const promptTokens = countPromptTokens(promptParts, 4);
     const timeline = { readyNs, generationStartNs: monotonicNs() };
     const withContext = body['raw'] !== true;
 
     if (stream) {
       const writer = new NdjsonWriter(res);
-      const result = await produceTokens(ctx, ex, completion.tokens, fault, (token) => writer.send(chunk(kind, model, token)));
+      const result = await produceTokens(ctx, ex, completion.tokens, fault, (token) =>
+        writer.send(chunk(kind, model, token)),
+      );
       if (result.error !== undefined) {
         // A failure after the stream began: status stays 200 and the stream ends without done.
         writer.send({ error: result.error });
         writer.end();
         return;
       }
-      writer.send(finalReply(kind, model, '', completion, metricsFor(ex, timeline, promptTokens, completion.tokens.length), withContext));
+      writer.send(
+        finalReply(
+          kind,
+          model,
+          '',
+          completion,
+          metricsFor(ex, timeline, promptTokens, completion.tokens.length),
+          withContext,
+        ),
+      );
       writer.end();
       return;
     }
@@ -165,7 +212,18 @@ export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, 
       sendOllamaError(res, 500, result.error);
       return;
     }
-    sendJson(res, 200, finalReply(kind, model, text, completion, metricsFor(ex, timeline, promptTokens, completion.tokens.length), withContext));
+    sendJson(
+      res,
+      200,
+      finalReply(
+        kind,
+        model,
+        text,
+        completion,
+        metricsFor(ex, timeline, promptTokens, completion.tokens.length),
+        withContext,
+      ),
+    );
   } finally {
     ctx.scheduler.release(lease);
   }

@@ -12,21 +12,55 @@ import { monotonicNs } from './go-time';
 import { isRecord, readBody, sendJson, sendOllamaError, sendOpenAiError, sendText, type Exchange } from './http-util';
 import { GoError, parseApiKeepAlive, parseEnvKeepAlive } from './keep-alive';
 import { ModelCatalog, defaultRegistry, normaliseModelName } from './model-catalog';
-import { handleCopy, handleDelete, handlePs, handlePull, handleRoot, handleShow, handleStatus, handleTags, handleVersion } from './native-handlers';
+import {
+  handleCopy,
+  handleDelete,
+  handlePs,
+  handlePull,
+  handleRoot,
+  handleShow,
+  handleStatus,
+  handleTags,
+  handleVersion,
+} from './native-handlers';
 import { handleNativeInference } from './native-inference';
 import { handleOpenAiChat, handleOpenAiModel, handleOpenAiModels } from './openai';
 import { Scheduler } from './scheduler';
 import { RequestAbortedError, TimerSet, untilAborted } from './timers';
-import { INFERENCE_ENDPOINTS, type EmulatorOptions, type EmulatorStats, type EndpointName, type Fault, type FaultKind } from './types';
+import {
+  INFERENCE_ENDPOINTS,
+  type EmulatorOptions,
+  type EmulatorStats,
+  type EndpointName,
+  type Fault,
+  type FaultKind,
+} from './types';
 
-export type { AccessLogEntry, EmulatorOptions, EmulatorStats, EndpointName, Fault, FaultKind, ReplyRequest, RequestRecord } from './types';
+export type {
+  AccessLogEntry,
+  EmulatorOptions,
+  EmulatorStats,
+  EndpointName,
+  Fault,
+  FaultKind,
+  ReplyRequest,
+  RequestRecord,
+} from './types';
 export type { RegistryLayer, RegistryModel, ModelDetails } from './model-catalog';
 
 /** Ollama's `ErrMaxQueue` text, two spaces after the full stop included. */
 export const BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
 
 const DEFAULT_FAULT_ENDPOINTS: readonly EndpointName[] = ['chat', 'generate'];
-const FAULT_KINDS: readonly FaultKind[] = ['http-error', 'busy', 'hang', 'hang-after-first-chunk', 'mid-stream-error', 'invalid-structured-output', 'drop-connection'];
+const FAULT_KINDS: readonly FaultKind[] = [
+  'http-error',
+  'busy',
+  'hang',
+  'hang-after-first-chunk',
+  'mid-stream-error',
+  'invalid-structured-output',
+  'drop-connection',
+];
 const LAST_REQUESTS_KEPT = 50;
 const CONTROL_PREFIX = '/__emulator/';
 
@@ -75,7 +109,9 @@ function emptyStats(): EmulatorStats {
 }
 
 function isFault(value: unknown): value is Fault {
-  return isRecord(value) && typeof value['kind'] === 'string' && (FAULT_KINDS as readonly string[]).includes(value['kind']);
+  return (
+    isRecord(value) && typeof value['kind'] === 'string' && (FAULT_KINDS as readonly string[]).includes(value['kind'])
+  );
 }
 
 /** The body as tests want to see it: parsed JSON, else the raw text, else undefined. */
@@ -142,7 +178,9 @@ export class OllamaEmulator {
           }
           if (typeof value === 'string') {
             if (!['high', 'medium', 'low', 'max'].includes(value)) {
-              throw new GoError(`invalid think value: ${JSON.stringify(value)} (must be "high", "medium", "low", "max", true, or false)`);
+              throw new GoError(
+                `invalid think value: ${JSON.stringify(value)} (must be "high", "medium", "low", "max", true, or false)`,
+              );
             }
             return;
           }
@@ -150,7 +188,13 @@ export class OllamaEmulator {
         },
       },
     };
-    this.ctx = { options: this.opts, catalog: this.catalog, scheduler: this.scheduler, timers: this.timers, types: requestTypes(custom) };
+    this.ctx = {
+      options: this.opts,
+      catalog: this.catalog,
+      scheduler: this.scheduler,
+      timers: this.timers,
+      types: requestTypes(custom),
+    };
     this.routes = this.buildRoutes();
   }
 
@@ -465,7 +509,8 @@ export class OllamaEmulator {
     switch (fault.kind) {
       case 'http-error': {
         const status = fault.status ?? 500;
-        const fallback = status === 500 ? 'llama-server process has terminated: exit status 2' : `injected ${status} error`;
+        const fallback =
+          status === 500 ? 'llama-server process has terminated: exit status 2' : `injected ${status} error`;
         sendError(status, fault.message ?? fallback);
         return true;
       }
@@ -514,7 +559,11 @@ export class OllamaEmulator {
           sendJson(ex.res, 400, { error: err instanceof Error ? err.message : String(err) });
           return;
         }
-        sendJson(ex.res, 200, { ...this.options, accessLog: undefined, replyText: typeof this.opts.replyText === 'string' ? this.opts.replyText : undefined });
+        sendJson(ex.res, 200, {
+          ...this.options,
+          accessLog: undefined,
+          replyText: typeof this.opts.replyText === 'string' ? this.opts.replyText : undefined,
+        });
         return;
       case 'POST faults':
         if (!isFault(body)) {

@@ -57,7 +57,11 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
     throw err;
   }
   if (raw !== null && !isRecord(raw)) {
-    sendOpenAiError(res, 400, `json: cannot unmarshal ${jsonKind(raw)} into Go value of type openai.ChatCompletionRequest`);
+    sendOpenAiError(
+      res,
+      400,
+      `json: cannot unmarshal ${jsonKind(raw)} into Go value of type openai.ChatCompletionRequest`,
+    );
     return;
   }
   const body = raw ?? {};
@@ -92,8 +96,17 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
   const readyNs = monotonicNs();
   try {
     const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    const completion = compose(ctx, { endpoint: 'openai-chat', model, prompt: lastUser, messages, body }, responseFormat(body['response_format']), maxTokens, fault);
-    const promptTokens = countPromptTokens(messages.map((m) => m.content), 4);
+    const completion = compose(
+      ctx,
+      { endpoint: 'openai-chat', model, prompt: lastUser, messages, body },
+      responseFormat(body['response_format']),
+      maxTokens,
+      fault,
+    );
+    const promptTokens = countPromptTokens(
+      messages.map((m) => m.content),
+      4,
+    );
     const timeline = { readyNs, generationStartNs: monotonicNs() };
     const id = `chatcmpl-${Math.floor(Math.random() * 999)}`;
     const created = Math.floor(Date.now() / 1000);
@@ -115,7 +128,11 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
       writer.send({ ...header, choices: [{ index: 0, delta: {}, finish_reason: completion.doneReason }] });
       if (includeUsage) {
         const metrics = metricsFor(ex, timeline, promptTokens, completion.tokens.length);
-        const usage = { prompt_tokens: metrics.prompt_eval_count, completion_tokens: metrics.eval_count, total_tokens: metrics.prompt_eval_count + metrics.eval_count };
+        const usage = {
+          prompt_tokens: metrics.prompt_eval_count,
+          completion_tokens: metrics.eval_count,
+          total_tokens: metrics.prompt_eval_count + metrics.eval_count,
+        };
         writer.send({ ...header, choices: [], usage });
       }
       writer.done();
@@ -142,7 +159,11 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
         model,
         system_fingerprint: 'fp_ollama',
         choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: completion.doneReason }],
-        usage: { prompt_tokens: metrics.prompt_eval_count, completion_tokens: metrics.eval_count, total_tokens: metrics.prompt_eval_count + metrics.eval_count },
+        usage: {
+          prompt_tokens: metrics.prompt_eval_count,
+          completion_tokens: metrics.eval_count,
+          total_tokens: metrics.prompt_eval_count + metrics.eval_count,
+        },
       },
       JSON_BARE,
     );

@@ -60,7 +60,10 @@ export class Scheduler {
    * as needed, then takes a slot. Rejects when `signal` aborts; a load nobody waits for any more is
    * abandoned.
    */
-  async acquire(info: ResolvedModel, request: { keepAliveNs?: bigint; numCtx: number; signal: AbortSignal }): Promise<Lease> {
+  async acquire(
+    info: ResolvedModel,
+    request: { keepAliveNs?: bigint; numCtx: number; signal: AbortSignal },
+  ): Promise<Lease> {
     const key = modelKey(info.name);
     let cold = false;
     for (;;) {
@@ -196,7 +199,13 @@ export class Scheduler {
 
   /** A loaded runner that nobody is about to use starts its countdown at once. */
   private settleIdle(runner: Runner): void {
-    if (runner.state === 'ready' && runner.refCount === 0 && runner.waiters === 0 && runner.expiryTimer === undefined && this.isCurrent(runner)) {
+    if (
+      runner.state === 'ready' &&
+      runner.refCount === 0 &&
+      runner.waiters === 0 &&
+      runner.expiryTimer === undefined &&
+      this.isCurrent(runner)
+    ) {
       this.startCountdown(runner);
     }
   }

@@ -72,7 +72,12 @@ export class LineReader {
 }
 
 /** Polls `condition` until it holds, failing with `description` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, description: string, timeoutMs = 10_000, intervalMs = 20): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  description: string,
+  timeoutMs = 10_000,
+  intervalMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) {

@@ -29,7 +29,11 @@ const spawned: FakeServer[] = [];
 let home: string;
 
 function spawnFake(env: Record<string, string | undefined>, args: string[] = ['serve']): FakeServer {
-  const fullEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, FAKE_OLLAMA_HEARTBEAT_MS: '200' };
+  const fullEnv: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: home,
+    FAKE_OLLAMA_HEARTBEAT_MS: '200',
+  };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) {
       delete fullEnv[key];
@@ -89,7 +93,12 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function waitForOutput(read: () => string, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+async function waitForOutput(
+  read: () => string,
+  pattern: RegExp,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<RegExpMatchArray> {
   let match: RegExpMatchArray | null = null;
   await waitFor(
     () => {
@@ -120,9 +129,15 @@ async function waitForReady(url: string): Promise<void> {
 }
 
 /** Starts `ollama serve` on an ephemeral loopback port and waits until it answers. */
-async function startFake(env: Record<string, string | undefined> = {}): Promise<{ server: FakeServer; url: string; runnerPid: number }> {
+async function startFake(
+  env: Record<string, string | undefined> = {},
+): Promise<{ server: FakeServer; url: string; runnerPid: number }> {
   const server = spawnFake({ OLLAMA_HOST: '127.0.0.1:0', ...env });
-  const [, port] = await waitForOutput(server.stderr, /Listening on 127\.0\.0\.1:(\d+) \(version/, 'the Listening on line');
+  const [, port] = await waitForOutput(
+    server.stderr,
+    /Listening on 127\.0\.0\.1:(\d+) \(version/,
+    'the Listening on line',
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(url);
   const [, runnerPid] = await waitForOutput(server.stderr, /msg="starting runner" pid=(\d+)/, 'the runner pid');
@@ -159,7 +174,9 @@ describe('fake ollama executable', () => {
     expect(await (await fetch(`${url}/`)).text()).toBe('Ollama is running');
     const stderr = server.stderr();
     expect(stderr).toContain(`msg="Listening on 127.0.0.1:${port} (version 0.33.0)"`);
-    expect(stderr).toMatch(/^time=\S+ level=INFO source=routes\.go:\d+ msg="server config" env="map\[.*OLLAMA_HOST:http:\/\/127\.0\.0\.1:\d+ OLLAMA_KEEP_ALIVE:5m0s .*\]"$/m);
+    expect(stderr).toMatch(
+      /^time=\S+ level=INFO source=routes\.go:\d+ msg="server config" env="map\[.*OLLAMA_HOST:http:\/\/127\.0\.0\.1:\d+ OLLAMA_KEEP_ALIVE:5m0s .*\]"$/m,
+    );
 
     const [, pidText] = await waitForOutput(server.stderr, /msg="starting runner" pid=(\d+)/, 'the runner pid');
     const runnerPid = Number(pidText);
@@ -169,9 +186,19 @@ describe('fake ollama executable', () => {
     expect(cmdline).toEqual(expect.arrayContaining(['--model', '--port']));
     expect(cmdline.some((arg) => arg.endsWith('runner.js'))).toBe(true);
 
-    const chat = (await (await postJson(`${url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'hi' }] })).json()) as Json;
+    const chat = (await (
+      await postJson(`${url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+    ).json()) as Json;
     expect(chat).toMatchObject({ done: true, done_reason: 'stop' });
-    await waitForOutput(server.stdout, /\[GIN\] .* \| 200 \| .* \| +127\.0\.0\.1 \| POST +"\/api\/chat"/, 'the gin access line');
+    await waitForOutput(
+      server.stdout,
+      /\[GIN\] .* \| 200 \| .* \| +127\.0\.0\.1 \| POST +"\/api\/chat"/,
+      'the gin access line',
+    );
 
     process.kill(server.pid, 'SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
@@ -180,7 +207,10 @@ describe('fake ollama executable', () => {
 
   it('exits 0 on SIGINT, cutting open streams, and ignores a second signal', async () => {
     const { server, url, runnerPid } = await startFake({ FAKE_OLLAMA_TOKEN_DELAY_MS: '200' });
-    const res = await postJson(`${url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'tell me a long story' }] });
+    const res = await postJson(`${url}/api/chat`, {
+      model: 'llama3.1',
+      messages: [{ role: 'user', content: 'tell me a long story' }],
+    });
     const reader = LineReader.of(res);
     expect(JSON.parse((await reader.next()) ?? '')).toMatchObject({ done: false });
 
@@ -203,13 +233,17 @@ describe('fake ollama executable', () => {
 
   it('binds an ephemeral port on every interface for OLLAMA_HOST=:0 and names it in the Listening line', async () => {
     const server = spawnFake({ OLLAMA_HOST: ':0' });
-    const [, address, port] = await waitForOutput(server.stderr, /Listening on (\[::\]|0\.0\.0\.0):(\d+) \(version 0\.33\.0\)/, 'the Listening on line');
+    const [, address, port] = await waitForOutput(
+      server.stderr,
+      /Listening on (\[::\]|0\.0\.0\.0):(\d+) \(version 0\.33\.0\)/,
+      'the Listening on line',
+    );
     expect(['[::]', '0.0.0.0']).toContain(address);
     await waitForReady(`http://127.0.0.1:${port}`);
     expect(server.stderr()).toContain('OLLAMA_HOST:http://:0');
   });
 
-  it('exits 1 with Go\'s bind error when the port is taken, before starting a runner', async () => {
+  it("exits 1 with Go's bind error when the port is taken, before starting a runner", async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
@@ -227,7 +261,10 @@ describe('fake ollama executable', () => {
   });
 
   it('dies of a broken output pipe with FAKE_OLLAMA_DIE_ON_EPIPE=1 and leaves its runner orphaned', async () => {
-    const { server, url, runnerPid } = await startFake({ FAKE_OLLAMA_DIE_ON_EPIPE: '1', FAKE_OLLAMA_HEARTBEAT_MS: '100' });
+    const { server, url, runnerPid } = await startFake({
+      FAKE_OLLAMA_DIE_ON_EPIPE: '1',
+      FAKE_OLLAMA_HEARTBEAT_MS: '100',
+    });
     expect(isAlive(runnerPid)).toBe(true);
     server.child.stdout.destroy();
     server.child.stderr.destroy();
@@ -290,12 +327,18 @@ describe('fake ollama executable', () => {
   });
 
   it('takes its models, load time and keep-alive from the environment', async () => {
-    const { server, url } = await startFake({ FAKE_OLLAMA_MODELS: 'qwen2.5:0.5b, llama3.2', FAKE_OLLAMA_LOAD_MS: '300', OLLAMA_KEEP_ALIVE: '-1' });
+    const { server, url } = await startFake({
+      FAKE_OLLAMA_MODELS: 'qwen2.5:0.5b, llama3.2',
+      FAKE_OLLAMA_LOAD_MS: '300',
+      OLLAMA_KEEP_ALIVE: '-1',
+    });
     const tags = (await (await fetch(`${url}/api/tags`)).json()) as { models: Json[] };
     expect(tags.models.map((m) => m['name'])).toEqual(['qwen2.5:0.5b', 'llama3.2:latest']);
     expect(server.stderr()).toContain('OLLAMA_KEEP_ALIVE:2562047h47m16.854775807s');
 
-    const reply = (await (await postJson(`${url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })).json()) as Json;
+    const reply = (await (
+      await postJson(`${url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })
+    ).json()) as Json;
     expect(reply['load_duration']).toBeGreaterThanOrEqual(300_000_000);
     const ps = (await (await fetch(`${url}/api/ps`)).json()) as { models: Json[] };
     expect(new Date(parseRfc3339(ps.models[0]?.['expires_at'] as string)).getUTCFullYear()).toBeGreaterThan(2300);
@@ -317,8 +360,16 @@ describe('fake ollama executable', () => {
     expect(busy.status).toBe(503);
     expect(await busy.json()).toEqual({ error: 'server busy, please try again.  maximum pending requests exceeded' });
 
-    expect((await postJson(`${url}/__emulator/configure`, { replyText: 'configured', tokenDelayMs: 0 })).status).toBe(200);
-    const ok = (await (await postJson(`${url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'x' }] })).json()) as Json;
+    expect((await postJson(`${url}/__emulator/configure`, { replyText: 'configured', tokenDelayMs: 0 })).status).toBe(
+      200,
+    );
+    const ok = (await (
+      await postJson(`${url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        messages: [{ role: 'user', content: 'x' }],
+      })
+    ).json()) as Json;
     expect(ok['message']).toEqual({ role: 'assistant', content: 'configured' });
 
     const stats = (await (await fetch(`${url}/__emulator/stats`)).json()) as Json;
@@ -344,7 +395,11 @@ describe('OLLAMA_HOST rules', () => {
     ['  127.0.0.1:7001  ', '127.0.0.1', 7001],
   ])('reads %j as host %j port %d', (raw, host, port) => {
     const parsed = parseOllamaHost(raw);
-    expect({ host: parsed.host, port: parsed.port, warning: parsed.warning }).toEqual({ host, port, warning: undefined });
+    expect({ host: parsed.host, port: parsed.port, warning: parsed.warning }).toEqual({
+      host,
+      port,
+      warning: undefined,
+    });
   });
 
   it('falls back to the default port with a warning for an invalid port', () => {
