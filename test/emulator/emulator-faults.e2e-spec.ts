@@ -1,5 +1,7 @@
 import { BUSY_MESSAGE, OllamaEmulator } from './ollama-emulator';
-import { LineReader, parseNdjson, parseSse, postJson, settlesWithin, waitFor, type Json } from './test-helpers';
+import { eventually } from '../support/eventually';
+import { parseSse, postJson } from '../support/http';
+import { LineReader, parseNdjson, settlesWithin, type Json } from './test-helpers';
 
 jest.setTimeout(30_000);
 
@@ -50,11 +52,11 @@ describe('OllamaEmulator fault injection', () => {
     const pending = postJson(`${emulator.url}/api/chat`, chatBody, { signal: controller.signal }).catch(
       (err: unknown) => err,
     );
-    await waitFor(() => emulator.stats.inFlight === 1, 'the request to arrive');
+    await eventually('the request to arrive', () => emulator.stats.inFlight === 1);
     expect(await settlesWithin(pending, 500)).toBe('timeout');
     controller.abort();
     expect(await pending).toMatchObject({ name: 'AbortError' });
-    await waitFor(() => emulator.stats.inFlight === 0, 'the hung request to end');
+    await eventually('the hung request to end', () => emulator.stats.inFlight === 0);
     expect(emulator.stats.abortedStreams).toBe(1);
     expect(emulator.stats.loads).toBe(0);
 
@@ -72,7 +74,7 @@ describe('OllamaEmulator fault injection', () => {
     expect(first).toMatchObject({ done: false, message: { role: 'assistant' } });
     expect(await settlesWithin(reader.next(), 500)).toBe('timeout');
     controller.abort();
-    await waitFor(() => emulator.stats.abortedStreams === 1, 'the abort to be counted');
+    await eventually('the abort to be counted', () => emulator.stats.abortedStreams === 1);
   });
 
   it('mid-stream-error keeps status 200 and ends with an error line and no done', async () => {
@@ -111,7 +113,7 @@ describe('OllamaEmulator fault injection', () => {
   it('drop-connection destroys the socket before answering, without counting a client abort', async () => {
     emulator.injectFault({ kind: 'drop-connection', times: 1 });
     await expect(postJson(`${emulator.url}/api/chat`, chatBody)).rejects.toThrow();
-    await waitFor(() => emulator.stats.inFlight === 0, 'the dropped request to end');
+    await eventually('the dropped request to end', () => emulator.stats.inFlight === 0);
     expect(emulator.stats.abortedStreams).toBe(0);
     expect(emulator.stats.requests['chat']).toBe(1);
   });

@@ -5,12 +5,11 @@ import {
   RFC3339_NANO_UTC,
   parseNdjson,
   parseRfc3339,
-  parseSse,
-  postJson,
   settlesWithin,
-  waitFor,
   type Json,
 } from './test-helpers';
+import { eventually } from '../support/eventually';
+import { parseSse, postJson } from '../support/http';
 
 jest.setTimeout(30_000);
 
@@ -285,7 +284,7 @@ describe('OllamaEmulator', () => {
       const reader = LineReader.of(res);
       expect(JSON.parse((await reader.next()) ?? '')).toEqual({ status: 'pulling manifest' });
       controller.abort();
-      await waitFor(() => emulator.stats.abortedPulls === 1, 'the aborted pull to be counted');
+      await eventually('the aborted pull to be counted', () => emulator.stats.abortedPulls === 1);
       expect(await (await fetch(`${emulator.url}/api/tags`)).json()).toEqual({ models: [] });
     });
   });
@@ -503,7 +502,7 @@ describe('OllamaEmulator', () => {
         done_reason: 'unload',
         message: { role: 'assistant', content: '' },
       });
-      await waitFor(async () => (await psModels(emulator)).length === 0, 'the model to leave /api/ps');
+      await eventually('the model to leave /api/ps', async () => (await psModels(emulator)).length === 0);
       expect(emulator.stats.unloads).toBe(1);
 
       const notLoaded = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '0' });
@@ -647,7 +646,7 @@ describe('OllamaEmulator', () => {
     it('unloads a model when a short keep_alive runs out after the last request', async () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '300ms' })).text();
       expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
-      await waitFor(() => emulator.residentModels().length === 0, 'the keep-alive to expire');
+      await eventually('the keep-alive to expire', () => emulator.residentModels().length === 0);
       expect(await psModels(emulator)).toEqual([]);
       expect(emulator.stats).toMatchObject({ loads: 1, unloads: 1 });
     });
@@ -667,7 +666,7 @@ describe('OllamaEmulator', () => {
       const [model] = await psModels(emulator);
       expect(model?.['name']).toBe('llama3.1:latest');
       expect(parseRfc3339(model?.['expires_at'] as string)).toBeGreaterThanOrEqual(finished - 200);
-      await waitFor(() => emulator.residentModels().length === 0, 'the keep-alive to expire');
+      await eventually('the keep-alive to expire', () => emulator.residentModels().length === 0);
     });
 
     it('overwrites the resident keep_alive only when a request carries one', async () => {
@@ -692,7 +691,7 @@ describe('OllamaEmulator', () => {
       ).text();
       const [short] = await psModels(emulator);
       expect(parseRfc3339(short?.['expires_at'] as string)).toBeLessThan(Date.now() + 5_000);
-      await waitFor(() => emulator.residentModels().length === 0, 'the new keep-alive to expire');
+      await eventually('the new keep-alive to expire', () => emulator.residentModels().length === 0);
     });
 
     it('uses the server default keep-alive when a load request carries none', async () => {
@@ -700,7 +699,7 @@ describe('OllamaEmulator', () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1' })).text();
       const [model] = await psModels(emulator);
       expect(parseRfc3339(model?.['expires_at'] as string)).toBeLessThan(Date.now() + 2_000);
-      await waitFor(() => emulator.residentModels().length === 0, 'the default keep-alive to expire');
+      await eventually('the default keep-alive to expire', () => emulator.residentModels().length === 0);
     });
 
     it('unloads right after a request that did work with keep_alive 0', async () => {
@@ -708,7 +707,7 @@ describe('OllamaEmulator', () => {
         await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, keep_alive: 0 })
       ).json()) as Json;
       expect(body['done_reason']).toBe('stop');
-      await waitFor(() => emulator.residentModels().length === 0, 'the model to unload');
+      await eventually('the model to unload', () => emulator.residentModels().length === 0);
       expect(emulator.stats.unloads).toBe(1);
     });
 
@@ -758,7 +757,7 @@ describe('OllamaEmulator', () => {
     it('lists a loading model in /api/ps before it is resident', async () => {
       emulator.configure({ loadTimeMs: 1_000 });
       const pending = postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '10m' });
-      await waitFor(async () => (await psModels(emulator)).length === 1, 'the loading model to be listed');
+      await eventually('the loading model to be listed', async () => (await psModels(emulator)).length === 1);
       expect(emulator.residentModels()).toEqual([]);
       expect((await (await pending).json()) as Json).toMatchObject({ done_reason: 'load' });
       expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
@@ -841,9 +840,9 @@ describe('OllamaEmulator', () => {
       expect(JSON.parse((await reader.next()) ?? '')).toMatchObject({ done: false });
       expect(emulator.stats.inFlight).toBe(1);
       controller.abort();
-      await waitFor(
-        () => emulator.stats.abortedStreams === 1 && emulator.stats.inFlight === 0,
+      await eventually(
         'the abort to be counted',
+        () => emulator.stats.abortedStreams === 1 && emulator.stats.inFlight === 0,
       );
 
       // 200 tokens at 50 ms would hold the only slot for 10 s; a freed slot serves the next request at once.
@@ -868,10 +867,10 @@ describe('OllamaEmulator', () => {
         { model: 'llama3.1' },
         { signal: controller.signal },
       ).catch((err: unknown) => err);
-      await waitFor(() => emulator.stats.inFlight === 1, 'the request to arrive');
+      await eventually('the request to arrive', () => emulator.stats.inFlight === 1);
       controller.abort();
       await pending;
-      await waitFor(() => emulator.stats.abandonedLoads === 1, 'the load to be abandoned');
+      await eventually('the load to be abandoned', () => emulator.stats.abandonedLoads === 1);
       expect(emulator.stats).toMatchObject({ loads: 0, abortedStreams: 1 });
       expect(await psModels(emulator)).toEqual([]);
     });
@@ -913,7 +912,10 @@ describe('OllamaEmulator', () => {
         messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
       });
       expect(res.headers.get('content-type')).toBe('text/event-stream');
-      const events = parseSse(await res.text());
+      const text = await res.text();
+      // Ollama frames every event as one `data:` line and a blank line, nothing else.
+      expect(text).toMatch(/^(data: [^\n]+\n\n)+$/);
+      const events = parseSse(text);
       expect(events.at(-1)).toBe('[DONE]');
       const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Json);
       const ids = new Set(chunks.map((c) => c['id']));

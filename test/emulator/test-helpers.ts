@@ -1,15 +1,6 @@
-/** Small HTTP helpers for tests that talk to an Ollama-protocol server over real sockets. */
+/** Helpers for tests of the Ollama protocol: NDJSON bodies, streamed lines and Go timestamps. */
 
 export type Json = Record<string, unknown>;
-
-export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    ...init,
-  });
-}
 
 /** Splits an NDJSON body into parsed objects; fails on a line that is not JSON or a missing final newline. */
 export function parseNdjson(text: string): Json[] {
@@ -20,19 +11,6 @@ export function parseNdjson(text: string): Json[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Json);
-}
-
-/** Parses an SSE body into its `data:` payloads (raw strings). */
-export function parseSse(text: string): string[] {
-  return text
-    .split('\n\n')
-    .filter((event) => event !== '')
-    .map((event) => {
-      if (!event.startsWith('data: ')) {
-        throw new Error(`not an SSE data event: ${JSON.stringify(event)}`);
-      }
-      return event.slice('data: '.length);
-    });
 }
 
 /** Reads a streamed body line by line as it arrives. */
@@ -68,25 +46,6 @@ export class LineReader {
 
   async cancel(): Promise<void> {
     await this.reader.cancel().catch(() => undefined);
-  }
-}
-
-/** Polls `condition` until it holds, failing with `description` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  description: string,
-  timeoutMs = 10_000,
-  intervalMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) {
-      return;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

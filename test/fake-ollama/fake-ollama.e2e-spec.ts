@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { parseOllamaHost } from '../emulator/ollama-host';
-import { LineReader, parseRfc3339, postJson, settlesWithin, waitFor, type Json } from '../emulator/test-helpers';
+import { LineReader, parseRfc3339, settlesWithin, type Json } from '../emulator/test-helpers';
+import { eventually } from '../support/eventually';
+import { postJson } from '../support/http';
 
 jest.setTimeout(60_000);
 
@@ -99,19 +101,7 @@ async function waitForOutput(
   what: string,
   timeoutMs = 20_000,
 ): Promise<RegExpMatchArray> {
-  let match: RegExpMatchArray | null = null;
-  await waitFor(
-    () => {
-      match = pattern.exec(read());
-      return match !== null;
-    },
-    what,
-    timeoutMs,
-  );
-  if (match === null) {
-    throw new Error(`no match for ${what}`);
-  }
-  return match;
+  return eventually(what, () => pattern.exec(read()), timeoutMs);
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -125,7 +115,7 @@ async function answers(url: string): Promise<boolean> {
 }
 
 async function waitForReady(url: string): Promise<void> {
-  await waitFor(() => answers(url), `${url} to answer /api/version`, 20_000, 50);
+  await eventually(`${url} to answer /api/version`, () => answers(url), { timeoutMs: 20_000, intervalMs: 50 });
 }
 
 /** Starts `ollama serve` on an ephemeral loopback port and waits until it answers. */
@@ -202,7 +192,7 @@ describe('fake ollama executable', () => {
 
     process.kill(server.pid, 'SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
-    await waitFor(() => !isAlive(runnerPid), 'the runner to be gone', 5_000);
+    await eventually('the runner to be gone', () => !isAlive(runnerPid), 5_000);
   });
 
   it('exits 0 on SIGINT, cutting open streams, and ignores a second signal', async () => {
@@ -300,7 +290,7 @@ describe('fake ollama executable', () => {
 
     process.kill(-server.pid, 'SIGKILL');
     expect(await server.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    await waitFor(() => !isAlive(runnerPid), 'the runner to die with its group', 5_000);
+    await eventually('the runner to die with its group', () => !isAlive(runnerPid), 5_000);
   });
 
   it('refuses to start without HOME', async () => {
