@@ -7,7 +7,7 @@ import {
   parseEnvKeepAlive,
   parseGoDuration,
 } from './keep-alive';
-import { normaliseModelName } from './model-catalog';
+import { normaliseModelName } from './model-names';
 import { tokenize } from './reply';
 import { sampleFromSchema } from './schema-sample';
 

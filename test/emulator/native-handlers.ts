@@ -4,7 +4,8 @@ import { decodeGoStruct } from './go-json';
 import { goQuote } from './go-quote';
 import { formatLocalRfc3339Nano, nowNs } from './go-time';
 import { JSON_BARE, NdjsonWriter, sendEmpty, sendJson, sendOllamaError, sendText, type Exchange } from './http-util';
-import { normaliseModelName, type ResolvedModel } from './model-catalog';
+import { fullModelName, normaliseModelName } from './model-names';
+import type { ResolvedModel } from './model-registry';
 import { sendBindError } from './native-inference';
 import { untilAborted } from './timers';
 import type { Fault } from './types';
@@ -163,7 +164,7 @@ export function handleCopy(ctx: EmulatorContext, ex: Exchange): void {
     sendOllamaError(ex.res, 404, `model ${goQuote(source)} not found`);
     return;
   }
-  ctx.catalog.add({ ...local.info, name: to });
+  ctx.catalog.add({ ...local.info, name: to, fullName: fullModelName(to) });
   sendEmpty(ex.res, 200);
 }
 

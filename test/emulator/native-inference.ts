@@ -15,7 +15,7 @@ import { goQuote } from './go-quote';
 import { formatUtcRfc3339Nano, monotonicNs, nowNs } from './go-time';
 import { JSON_BARE, JSON_UTF8, NdjsonWriter, isRecord, sendJson, sendOllamaError, type Exchange } from './http-util';
 import { GoError, parseApiKeepAlive } from './keep-alive';
-import { normaliseModelName } from './model-catalog';
+import { normaliseModelName } from './model-names';
 import { countPromptTokens } from './reply';
 import type { Fault, ReplyRequest } from './types';
 

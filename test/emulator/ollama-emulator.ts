@@ -7,11 +7,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 
 import type { EmulatorContext } from './context';
-import { decodeFirstJsonValue, requestTypes } from './go-json';
+import { decodeFirstJsonValue } from './go-json';
+import { requestTypes } from './request-types';
 import { monotonicNs } from './go-time';
 import { isRecord, readBody, sendJson, sendOllamaError, sendOpenAiError, sendText, type Exchange } from './http-util';
 import { GoError, parseApiKeepAlive, parseEnvKeepAlive } from './keep-alive';
-import { ModelCatalog, defaultRegistry, normaliseModelName } from './model-catalog';
+import { ModelCatalog } from './model-catalog';
+import { normaliseModelName } from './model-names';
+import { defaultRegistry } from './model-registry';
 import {
   handleCopy,
   handleDelete,
@@ -46,7 +49,7 @@ export type {
   ReplyRequest,
   RequestRecord,
 } from './types';
-export type { RegistryLayer, RegistryModel, ModelDetails } from './model-catalog';
+export type { RegistryLayer, RegistryModel, ModelDetails } from './model-registry';
 
 /** Ollama's `ErrMaxQueue` text, two spaces after the full stop included. */
 export const BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';

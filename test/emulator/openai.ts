@@ -5,7 +5,7 @@ import { EmptyBodyError, decodeFirstJsonValue } from './go-json';
 import { monotonicNs } from './go-time';
 import { JSON_BARE, SseWriter, isRecord, openAiErrorBody, sendJson, sendOpenAiError, type Exchange } from './http-util';
 import { GoError } from './keep-alive';
-import { normaliseModelName, parseModelName } from './model-catalog';
+import { normaliseModelName, parseModelName } from './model-names';
 import { countPromptTokens } from './reply';
 import type { Fault } from './types';
 

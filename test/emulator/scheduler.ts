@@ -5,7 +5,8 @@
  */
 import { FOREVER_NS, NS_PER_MS } from './keep-alive';
 import { nowNs } from './go-time';
-import { modelKey, type ResolvedModel } from './model-catalog';
+import { modelKey } from './model-names';
+import type { ResolvedModel } from './model-registry';
 import { Condition, type TimerSet } from './timers';
 
 /** setTimeout's limit; longer keep-alives simply never expire within a test run. */

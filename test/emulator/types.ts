@@ -1,4 +1,4 @@
-import type { RegistryModel } from './model-catalog';
+import type { RegistryModel } from './model-registry';
 
 /** Names under which requests are counted and faults are targeted. */
 export type EndpointName =
