@@ -9,6 +9,7 @@ import { isRecord, type Exchange } from './http-util';
 import { INVALID_STRUCTURED_TEXT, defaultReplyText, tokenize } from './reply';
 import { sampleFromSchema } from './schema-sample';
 import { untilAborted } from './timers';
+import { toolResultReply } from './tool-calls';
 import type { Fault, ReplyRequest } from './types';
 
 export type Format = 'json' | Record<string, unknown>;
@@ -58,8 +59,10 @@ export function compose(
     text = JSON.stringify(value);
   } else if (typeof ctx.options.replyText === 'function') {
     text = ctx.options.replyText(request);
+  } else if (request.toolResults.length > 0) {
+    text = toolResultReply(request.toolResults);
   } else {
-    text = ctx.options.replyText ?? defaultReplyText(request.prompt);
+    text = ctx.options.replyText ?? defaultReplyText(request.prompt, request.images);
   }
   const tokens = tokenize(text);
   if (numPredict !== undefined && numPredict > 0 && tokens.length > numPredict) {

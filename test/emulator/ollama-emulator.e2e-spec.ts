@@ -107,7 +107,14 @@ describe('OllamaEmulator', () => {
       expect(stats.keepAliveSeen).toEqual(['10m']);
       expect(stats.lastRequests.at(-1)).toEqual({
         endpoint: 'chat',
+        method: 'POST',
+        path: '/api/chat',
         body: { model: 'llama3.1', messages: [{ role: 'user', content: 'hi' }], keep_alive: '10m' },
+        model: 'llama3.1',
+        keepAlive: '10m',
+        images: 0,
+        status: 200,
+        aborted: false,
       });
       emulator.resetStats();
       expect(emulator.stats.requests).toEqual({});
@@ -138,8 +145,12 @@ describe('OllamaEmulator', () => {
           families: [expect.any(String)],
           parameter_size: expect.any(String),
           quantization_level: 'Q4_K_M',
+          context_length: expect.any(Number),
+          embedding_length: expect.any(Number),
         });
+        expect(model['capabilities']).toEqual(['completion', 'tools']);
       }
+      expect(models[1]?.['details']).toMatchObject({ context_length: 32768, embedding_length: 896 });
     });
 
     it('returns an empty array, not null, when no model is present', async () => {

@@ -1,4 +1,5 @@
 /** The OpenAI-compatible endpoints: `POST /v1/chat/completions`, `GET /v1/models[/:model]`. */
+import { capabilityErrorText, missingCapabilities, type Capability } from './capabilities';
 import type { EmulatorContext } from './context';
 import { compose, metricsFor, produceTokens, type Format } from './generation';
 import { EmptyBodyError, decodeFirstJsonValue } from './go-json';
@@ -7,6 +8,7 @@ import { JSON_BARE, SseWriter, isRecord, openAiErrorBody, sendJson, sendOpenAiEr
 import { GoError } from './keep-alive';
 import { normaliseModelName, parseModelName } from './model-names';
 import { countPromptTokens } from './reply';
+import { toolsOf } from './tool-calls';
 import type { Fault } from './types';
 
 /** Message content may be a string or an array of typed parts; only text parts matter here. */
@@ -21,6 +23,11 @@ function contentText(content: unknown): string {
       .join('');
   }
   return '';
+}
+
+/** Image parts (`image_url` data URIs) of a message's content. */
+function imageParts(content: unknown): number {
+  return Array.isArray(content) ? content.filter((part) => isRecord(part) && part['type'] === 'image_url').length : 0;
 }
 
 function responseFormat(value: unknown): Format | undefined {
@@ -85,6 +92,19 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
     role: typeof m['role'] === 'string' ? m['role'].toLowerCase() : '',
     content: contentText(m['content']),
   }));
+  const images = rawMessages.filter(isRecord).reduce((sum, m) => sum + imageParts(m['content']), 0);
+  const tools = toolsOf(body);
+  const wanted: Capability[] = [
+    'completion',
+    ...(tools.length > 0 ? ['tools' as const] : []),
+    ...(images > 0 ? ['vision' as const] : []),
+  ];
+  const missing = missingCapabilities(local.info.capabilities, wanted);
+  if (missing.length > 0) {
+    // The middleware turns the native handler's error into OpenAI's shape, text unchanged.
+    sendOpenAiError(res, 400, capabilityErrorText('chat', model, local.info.fullName, missing));
+    return;
+  }
   const stream = body['stream'] === true;
   const maxTokens = typeof body['max_tokens'] === 'number' ? body['max_tokens'] : undefined;
   const streamOptions = body['stream_options'];
@@ -98,7 +118,7 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
     const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const completion = compose(
       ctx,
-      { endpoint: 'openai-chat', model, prompt: lastUser, messages, body },
+      { endpoint: 'openai-chat', model, prompt: lastUser, messages, images, tools, toolResults: [], body },
       responseFormat(body['response_format']),
       maxTokens,
       fault,

@@ -1,5 +1,6 @@
 /** The shapes of Ollama's request structs (`api/types.go`), for decoding bodies as gin binds them. */
 import type { GoType } from './go-json';
+import { GoError, parseApiKeepAlive } from './keep-alive';
 
 const str: GoType = { kind: 'string' };
 const bool: GoType = { kind: 'bool' };
@@ -64,8 +65,35 @@ export type StructType = GoType & { kind: 'struct' };
 
 export type RequestKind = 'generate' | 'chat' | 'embed' | 'embeddings' | 'pull' | 'delete' | 'show' | 'copy';
 
-/** Builds the request struct shapes; `keepAlive` and `think` carry Ollama's custom unmarshalers. */
-export function requestTypes(custom: { keepAlive: GoType; think: GoType }): Record<RequestKind, StructType> {
+/** `api.Duration.UnmarshalJSON` and `api.ThinkValue.UnmarshalJSON`: their errors abort decoding at once. */
+const custom: { keepAlive: GoType; think: GoType } = {
+  keepAlive: {
+    kind: 'custom',
+    check: (value: unknown): void => {
+      parseApiKeepAlive(value);
+    },
+  },
+  think: {
+    kind: 'custom',
+    check: (value: unknown): void => {
+      if (typeof value === 'boolean') {
+        return;
+      }
+      if (typeof value === 'string') {
+        if (!['high', 'medium', 'low', 'max'].includes(value)) {
+          throw new GoError(
+            `invalid think value: ${JSON.stringify(value)} (must be "high", "medium", "low", "max", true, or false)`,
+          );
+        }
+        return;
+      }
+      throw new GoError('think must be a boolean or string ("high", "medium", "low", "max", true, or false)');
+    },
+  },
+};
+
+/** The request struct shapes of the native API. */
+export function requestTypes(): Record<RequestKind, StructType> {
   return {
     generate: {
       kind: 'struct',
