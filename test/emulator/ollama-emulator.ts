@@ -26,6 +26,7 @@ import { RequestAbortedError, TimerSet } from './timers';
 import type { EmulatorOptions, EmulatorStats, Fault, RequestFilter, RequestRecord } from './types';
 
 export { BUSY_MESSAGE } from './faults';
+export { defaultRegistry } from './model-registry';
 export { CAPABILITIES, type Capability } from './capabilities';
 export type {
   AccessLogEntry,

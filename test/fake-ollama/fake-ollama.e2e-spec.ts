@@ -365,6 +365,42 @@ describe('fake ollama executable', () => {
     const stats = (await (await fetch(`${url}/__emulator/stats`)).json()) as Json;
     expect(stats).toMatchObject({ requests: { chat: 2 }, loads: 1, inFlight: 0 });
   });
+  it('serves embedding and vision models with their capabilities, and tool calls steered over the control API', async () => {
+    const { url } = await startFake({ FAKE_OLLAMA_MODELS: 'llama3.1,nomic-embed-text,llava' });
+    const show = (await (await postJson(`${url}/api/show`, { model: 'nomic-embed-text' })).json()) as Json;
+    expect(show['capabilities']).toEqual(['embedding']);
+    const embed = (await (
+      await postJson(`${url}/api/embed`, { model: 'nomic-embed-text', input: ['a', 'b'] })
+    ).json()) as {
+      embeddings: number[][];
+    };
+    expect(embed.embeddings.map((v) => v.length)).toEqual([768, 768]);
+    const refused = await postJson(`${url}/api/chat`, { model: 'nomic-embed-text', messages: [] });
+    expect(await refused.json()).toEqual({ error: '"nomic-embed-text" does not support chat' });
+
+    const added = await postJson(`${url}/__emulator/models`, { name: 'tool-less:1b', capabilities: ['completion'] });
+    expect(added.status).toBe(200);
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
+    const noTools = await postJson(`${url}/api/chat`, { model: 'tool-less:1b', messages: [], tools });
+    expect(await noTools.json()).toEqual({ error: 'registry.ollama.ai/library/tool-less:1b does not support tools' });
+
+    await postJson(`${url}/__emulator/configure`, {
+      toolCalls: { calls: [{ name: 'lookup', arguments: { q: 'x' } }] },
+    });
+    const call = (await (
+      await postJson(`${url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        tools,
+        messages: [{ role: 'user', content: 'look it up' }],
+      })
+    ).json()) as { message: { tool_calls: Json[] } };
+    expect(call.message.tool_calls).toEqual([
+      { id: expect.stringMatching(/^call_/), function: { index: 0, name: 'lookup', arguments: { q: 'x' } } },
+    ]);
+    const requests = (await (await fetch(`${url}/__emulator/requests?endpoint=embed`)).json()) as { requests: Json[] };
+    expect(requests.requests).toEqual([expect.objectContaining({ model: 'nomic-embed-text', status: 200 })]);
+  });
 });
 
 describe('OLLAMA_HOST rules', () => {
