@@ -233,6 +233,64 @@ describe('OllamaEmulator embeddings', () => {
     });
   });
 
+  describe('POST /v1/embeddings', () => {
+    it('answers an OpenAI embedding list with the same vectors as /api/embed, and usage', async () => {
+      const res = await postJson(`${emulator.url}/v1/embeddings`, { model: 'all-minilm', input: ['one', 'two words'] });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Json;
+      const native = await embed({ model: 'all-minilm', input: ['one', 'two words'] });
+      expect(body).toEqual({
+        object: 'list',
+        data: [
+          { object: 'embedding', embedding: native.embeddings[0], index: 0 },
+          { object: 'embedding', embedding: native.embeddings[1], index: 1 },
+        ],
+        model: 'all-minilm',
+        usage: { prompt_tokens: native.prompt_eval_count, total_tokens: native.prompt_eval_count },
+      });
+    });
+
+    it('encodes vectors as base64 little-endian float32 on request, and passes dimensions on', async () => {
+      const res = await postJson(`${emulator.url}/v1/embeddings`, {
+        model: 'nomic-embed-text',
+        input: 'encode me',
+        encoding_format: 'base64',
+        dimensions: 8,
+      });
+      const { data } = (await res.json()) as { data: Array<{ embedding: string }> };
+      const bytes = Buffer.from(data[0]?.embedding ?? '', 'base64');
+      const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+      const native =
+        (await embed({ model: 'nomic-embed-text', input: 'encode me', dimensions: 8 })).embeddings[0] ?? [];
+      expect(decoded).toHaveLength(8);
+      decoded.forEach((value, i) => expect(value).toBeCloseTo(native[i] ?? NaN, 6));
+    });
+
+    it('answers errors in the OpenAI shape', async () => {
+      const error = async (body: unknown): Promise<unknown> => {
+        const res = await postJson(`${emulator.url}/v1/embeddings`, body);
+        return { status: res.status, ...((await res.json()) as Json) };
+      };
+      expect(await error({ model: 'all-minilm' })).toEqual({
+        status: 400,
+        error: { message: 'invalid input', type: 'invalid_request_error', param: null, code: null },
+      });
+      expect(await error({ model: 'all-minilm', input: 'x', encoding_format: 'int8' })).toMatchObject({
+        status: 400,
+        error: { message: "Invalid value for 'encoding_format' = int8. Supported values: ['float', 'base64']." },
+      });
+      expect(await error({ model: 'llama3.1', input: 'x' })).toMatchObject({
+        status: 400,
+        error: { message: 'registry.ollama.ai/library/llama3.1:latest does not support embedding' },
+      });
+      expect(await error({ model: 'ghost', input: 'x' })).toMatchObject({
+        status: 404,
+        error: { message: 'model "ghost" not found, try pulling it first', type: 'not_found_error' },
+      });
+      expect(emulator.requestCount({ endpoint: 'openai-embeddings' })).toBe(4);
+    });
+  });
+
   describe('records and counters', () => {
     it('counts embedding requests and loads per model and keeps what they carried', async () => {
       await embed({ model: 'nomic-embed-text', input: ['a', 'b'], keep_alive: '20m', dimensions: 64 });

@@ -57,7 +57,7 @@ export class FaultQueue {
 
 /** Applies a fault that replaces the whole answer. Returns false for faults the handler applies itself. */
 export async function applyRequestFault(ex: Exchange, fault: Fault): Promise<boolean> {
-  const openAi = ex.endpoint === 'openai-chat' || ex.endpoint === 'openai-models';
+  const openAi = ex.endpoint.startsWith('openai-');
   const sendError = (status: number, message: string): void =>
     openAi ? sendOpenAiError(ex.res, status, message) : sendOllamaError(ex.res, status, message);
   switch (fault.kind) {

@@ -1,6 +1,6 @@
 /** The route table of `server/routes.go` `GenerateRoutes()`, and gin's matching of paths to it. */
 import type { EmulatorContext } from './context';
-import { handleEmbed, handleEmbeddings } from './embed-handlers';
+import { handleEmbed, handleEmbeddings, handleOpenAiEmbeddings } from './embed-handlers';
 import { sendOllamaError, type Exchange } from './http-util';
 import {
   handleCopy,
@@ -51,6 +51,7 @@ export function buildRoutes(ctx: EmulatorContext): Route[] {
     route('/api/embed', 'embed', { POST: (ex, fault) => handleEmbed(ctx, ex, fault) }),
     route('/api/embeddings', 'embeddings', { POST: (ex, fault) => handleEmbeddings(ctx, ex, fault) }),
     route('/v1/chat/completions', 'openai-chat', { POST: (ex, fault) => handleOpenAiChat(ctx, ex, fault) }),
+    route('/v1/embeddings', 'openai-embeddings', { POST: (ex, fault) => handleOpenAiEmbeddings(ctx, ex, fault) }),
     route('/v1/models', 'openai-models', { GET: (ex) => handleOpenAiModels(ctx, ex) }),
     route('/v1/models/:model', 'openai-models', { GET: (ex, _fault, param) => handleOpenAiModel(ctx, ex, param) }),
     // Registered by Ollama but not emulated: listed so that the router answers 405 like gin.
@@ -62,7 +63,6 @@ export function buildRoutes(ctx: EmulatorContext): Route[] {
     route('/api/experimental/web_search', 'unsupported', { POST: unsupported }),
     route('/api/experimental/web_fetch', 'unsupported', { POST: unsupported }),
     route('/v1/completions', 'unsupported', { POST: unsupported }),
-    route('/v1/embeddings', 'unsupported', { POST: unsupported }),
     route('/v1/responses', 'unsupported', { POST: unsupported }),
     route('/v1/audio/transcriptions', 'unsupported', { POST: unsupported }),
     route('/v1/messages', 'unsupported', { POST: unsupported }),

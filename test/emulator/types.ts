@@ -16,11 +16,19 @@ export type EndpointName =
   | 'embeddings'
   | 'status'
   | 'openai-chat'
+  | 'openai-embeddings'
   | 'openai-models'
   | 'unsupported';
 
 /** Requests that run the model: counted in `inFlight`, and as aborted when their client leaves. */
-export const INFERENCE_ENDPOINTS: readonly EndpointName[] = ['chat', 'generate', 'openai-chat', 'embed', 'embeddings'];
+export const INFERENCE_ENDPOINTS: readonly EndpointName[] = [
+  'chat',
+  'generate',
+  'openai-chat',
+  'embed',
+  'embeddings',
+  'openai-embeddings',
+];
 
 /** What a `replyText` or `toolCalls` function gets to decide the model's answer. */
 export interface ReplyRequest {
@@ -191,7 +199,7 @@ export interface EmulatorStats {
   abandonedLoads: number;
   /** Raw `keep_alive` values received, in order (requests without the field are skipped). */
   keepAliveSeen: unknown[];
-  /** Inference requests (chat, generate, embed, embeddings, /v1/chat/completions) being handled now. */
+  /** Inference requests (chat, generate, embed, embeddings, /v1 chat and embeddings) being handled now. */
   inFlight: number;
   /** The highest `inFlight` seen. */
   maxConcurrentInference: number;
