@@ -1,4 +1,4 @@
-import type { requestTypes } from './go-json';
+import type { requestTypes } from './request-types';
 import type { ModelCatalog } from './model-catalog';
 import type { Scheduler } from './scheduler';
 import type { TimerSet } from './timers';

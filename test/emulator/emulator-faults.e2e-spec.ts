@@ -1,5 +1,7 @@
 import { BUSY_MESSAGE, OllamaEmulator } from './ollama-emulator';
-import { LineReader, parseNdjson, parseSse, postJson, settlesWithin, waitFor, type Json } from './test-helpers';
+import { eventually } from '../support/eventually';
+import { parseSse, postJson } from '../support/http';
+import { LineReader, parseNdjson, settlesWithin, type Json } from './test-helpers';
 
 jest.setTimeout(30_000);
 
@@ -47,12 +49,14 @@ describe('OllamaEmulator fault injection', () => {
   it('hang accepts the request and never answers until the client goes away', async () => {
     emulator.injectFault({ kind: 'hang', times: 1 });
     const controller = new AbortController();
-    const pending = postJson(`${emulator.url}/api/chat`, chatBody, { signal: controller.signal }).catch((err: unknown) => err);
-    await waitFor(() => emulator.stats.inFlight === 1, 'the request to arrive');
+    const pending = postJson(`${emulator.url}/api/chat`, chatBody, { signal: controller.signal }).catch(
+      (err: unknown) => err,
+    );
+    await eventually('the request to arrive', () => emulator.stats.inFlight === 1);
     expect(await settlesWithin(pending, 500)).toBe('timeout');
     controller.abort();
     expect(await pending).toMatchObject({ name: 'AbortError' });
-    await waitFor(() => emulator.stats.inFlight === 0, 'the hung request to end');
+    await eventually('the hung request to end', () => emulator.stats.inFlight === 0);
     expect(emulator.stats.abortedStreams).toBe(1);
     expect(emulator.stats.loads).toBe(0);
 
@@ -70,11 +74,15 @@ describe('OllamaEmulator fault injection', () => {
     expect(first).toMatchObject({ done: false, message: { role: 'assistant' } });
     expect(await settlesWithin(reader.next(), 500)).toBe('timeout');
     controller.abort();
-    await waitFor(() => emulator.stats.abortedStreams === 1, 'the abort to be counted');
+    await eventually('the abort to be counted', () => emulator.stats.abortedStreams === 1);
   });
 
   it('mid-stream-error keeps status 200 and ends with an error line and no done', async () => {
-    emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 2, message: 'an error was encountered while running the model' });
+    emulator.injectFault({
+      kind: 'mid-stream-error',
+      afterChunks: 2,
+      message: 'an error was encountered while running the model',
+    });
     const res = await postJson(`${emulator.url}/api/chat`, chatBody);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
@@ -105,7 +113,7 @@ describe('OllamaEmulator fault injection', () => {
   it('drop-connection destroys the socket before answering, without counting a client abort', async () => {
     emulator.injectFault({ kind: 'drop-connection', times: 1 });
     await expect(postJson(`${emulator.url}/api/chat`, chatBody)).rejects.toThrow();
-    await waitFor(() => emulator.stats.inFlight === 0, 'the dropped request to end');
+    await eventually('the dropped request to end', () => emulator.stats.inFlight === 0);
     expect(emulator.stats.abortedStreams).toBe(0);
     expect(emulator.stats.requests['chat']).toBe(1);
   });
@@ -137,7 +145,12 @@ describe('OllamaEmulator fault injection', () => {
 
   it('fails a pull mid-stream with an error line and no success', async () => {
     emulator.configure({ models: [] });
-    emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 3, message: 'max retries exceeded: EOF', endpoints: ['pull'] });
+    emulator.injectFault({
+      kind: 'mid-stream-error',
+      afterChunks: 3,
+      message: 'max retries exceeded: EOF',
+      endpoints: ['pull'],
+    });
     const res = await postJson(`${emulator.url}/api/pull`, { model: 'llama3.2' });
     expect(res.status).toBe(200);
     const lines = parseNdjson(await res.text());
@@ -171,12 +184,18 @@ describe('OllamaEmulator fault injection', () => {
       const stats = (await (await fetch(`${control}/stats`)).json()) as Json;
       expect(stats).toMatchObject({ requests: { chat: 1 }, loads: 1, keepAliveSeen: ['1m'] });
 
-      const configured = await postJson(`${control}/configure`, { models: ['qwen2.5:0.5b'], version: '1.2.3', replyText: 'fixed reply' });
+      const configured = await postJson(`${control}/configure`, {
+        models: ['qwen2.5:0.5b'],
+        version: '1.2.3',
+        replyText: 'fixed reply',
+      });
       expect(configured.status).toBe(200);
       expect(await (await fetch(`${emulator.url}/api/version`)).json()).toEqual({ version: '1.2.3' });
       const tags = (await (await fetch(`${emulator.url}/api/tags`)).json()) as { models: Json[] };
       expect(tags.models.map((m) => m['name'])).toEqual(['qwen2.5:0.5b']);
-      const reply = (await (await postJson(`${emulator.url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })).json()) as Json;
+      const reply = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })
+      ).json()) as Json;
       expect(reply['response']).toBe('fixed reply');
 
       const rejected = await postJson(`${control}/configure`, { models: ['not a model name!'] });

@@ -9,6 +9,7 @@ import { isRecord, type Exchange } from './http-util';
 import { INVALID_STRUCTURED_TEXT, defaultReplyText, tokenize } from './reply';
 import { sampleFromSchema } from './schema-sample';
 import { untilAborted } from './timers';
+import { toolResultReply } from './tool-calls';
 import type { Fault, ReplyRequest } from './types';
 
 export type Format = 'json' | Record<string, unknown>;
@@ -50,12 +51,18 @@ export function compose(
     text = INVALID_STRUCTURED_TEXT;
   } else if (format !== undefined) {
     const value =
-      ctx.options.structuredReply !== undefined ? ctx.options.structuredReply : format === 'json' ? {} : sampleFromSchema(format);
+      ctx.options.structuredReply !== undefined
+        ? ctx.options.structuredReply
+        : format === 'json'
+          ? {}
+          : sampleFromSchema(format);
     text = JSON.stringify(value);
   } else if (typeof ctx.options.replyText === 'function') {
     text = ctx.options.replyText(request);
+  } else if (request.toolResults.length > 0) {
+    text = toolResultReply(request.toolResults);
   } else {
-    text = ctx.options.replyText ?? defaultReplyText(request.prompt);
+    text = ctx.options.replyText ?? defaultReplyText(request.prompt, request.images);
   }
   const tokens = tokenize(text);
   if (numPredict !== undefined && numPredict > 0 && tokens.length > numPredict) {
@@ -151,8 +158,28 @@ export function intOption(options: unknown, key: string): number | undefined {
   return typeof value === 'number' ? Math.trunc(value) : undefined;
 }
 
-const INT_OPTIONS = new Set(['num_keep', 'seed', 'num_predict', 'top_k', 'repeat_last_n', 'num_ctx', 'num_batch', 'num_gpu', 'main_gpu', 'num_thread', 'draft_num_predict']);
-const FLOAT_OPTIONS = new Set(['temperature', 'top_p', 'min_p', 'typical_p', 'repeat_penalty', 'presence_penalty', 'frequency_penalty']);
+const INT_OPTIONS = new Set([
+  'num_keep',
+  'seed',
+  'num_predict',
+  'top_k',
+  'repeat_last_n',
+  'num_ctx',
+  'num_batch',
+  'num_gpu',
+  'main_gpu',
+  'num_thread',
+  'draft_num_predict',
+]);
+const FLOAT_OPTIONS = new Set([
+  'temperature',
+  'top_p',
+  'min_p',
+  'typical_p',
+  'repeat_penalty',
+  'presence_penalty',
+  'frequency_penalty',
+]);
 const BOOL_OPTIONS = new Set(['use_mmap', 'numa', 'penalize_newline']);
 
 /** Type errors `Options.FromMap` reports (as a 500); unknown keys are only logged by Ollama. */

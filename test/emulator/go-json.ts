@@ -2,280 +2,11 @@
  * Request-body decoding with the error texts of Go's `encoding/json` as gin's `ShouldBindJSON`
  * produces them, so clients see the same 400 messages as from a real Ollama.
  */
+import { goBase64Error } from './go-base64';
+import { decodeFirstJsonValue } from './go-json-scanner';
 import { GoError } from './keep-alive';
 
-/** The body held no JSON value at all (Go's `io.EOF`): Ollama answers `missing request body`. */
-export class EmptyBodyError extends Error {
-  constructor() {
-    super('EOF');
-  }
-}
-
-const MAX_DEPTH = 10_000;
-
-function quoteByte(c: number): string {
-  if (c === 0x27) {
-    return `'\\''`;
-  }
-  if (c === 0x22) {
-    return `'"'`;
-  }
-  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r' };
-  const special = named[c];
-  if (special !== undefined) {
-    return `'${special}'`;
-  }
-  if (c === 0x5c) {
-    return `'\\\\'`;
-  }
-  if (c < 0x20 || c === 0x7f) {
-    return `'\\x${c.toString(16).padStart(2, '0')}'`;
-  }
-  // Go turns the single byte into a rune, so a UTF-8 lead byte prints as a Latin-1 letter.
-  if ((c >= 0x80 && c <= 0xa0) || c === 0xad) {
-    return `'\\u00${c.toString(16).padStart(2, '0')}'`;
-  }
-  return `'${String.fromCharCode(c)}'`;
-}
-
-class Scanner {
-  private pos = 0;
-
-  constructor(private readonly buf: Buffer) {}
-
-  /** Returns the byte span of the first JSON value, as `json.Decoder.Decode` would consume it. */
-  firstValue(): { start: number; end: number } {
-    this.skipWhitespace();
-    if (this.pos >= this.buf.length) {
-      throw new EmptyBodyError();
-    }
-    const start = this.pos;
-    this.value(0);
-    return { start, end: this.pos };
-  }
-
-  private fail(context: string): never {
-    throw new GoError(`invalid character ${quoteByte(this.buf[this.pos] ?? 0)} ${context}`);
-  }
-
-  private peek(): number {
-    if (this.pos >= this.buf.length) {
-      throw new GoError('unexpected EOF');
-    }
-    return this.buf[this.pos] ?? 0;
-  }
-
-  private skipWhitespace(): void {
-    while (this.pos < this.buf.length) {
-      const c = this.buf[this.pos];
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) {
-        return;
-      }
-      this.pos++;
-    }
-  }
-
-  private value(depth: number): void {
-    this.skipWhitespace();
-    const c = this.peek();
-    if (c === 0x7b || c === 0x5b) {
-      if (depth >= MAX_DEPTH) {
-        throw new GoError('exceeded max depth');
-      }
-      this.pos++;
-      if (c === 0x7b) {
-        this.object(depth + 1);
-      } else {
-        this.array(depth + 1);
-      }
-      return;
-    }
-    if (c === 0x22) {
-      this.pos++;
-      this.string();
-      return;
-    }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      this.number();
-      return;
-    }
-    if (c === 0x74) {
-      this.literal('true');
-      return;
-    }
-    if (c === 0x66) {
-      this.literal('false');
-      return;
-    }
-    if (c === 0x6e) {
-      this.literal('null');
-      return;
-    }
-    this.fail('looking for beginning of value');
-  }
-
-  private object(depth: number): void {
-    this.skipWhitespace();
-    if (this.peek() === 0x7d) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      this.skipWhitespace();
-      if (this.peek() !== 0x22) {
-        this.fail('looking for beginning of object key string');
-      }
-      this.pos++;
-      this.string();
-      this.skipWhitespace();
-      if (this.peek() !== 0x3a) {
-        this.fail('after object key');
-      }
-      this.pos++;
-      this.value(depth);
-      this.skipWhitespace();
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.pos++;
-        continue;
-      }
-      if (c === 0x7d) {
-        this.pos++;
-        return;
-      }
-      this.fail('after object key:value pair');
-    }
-  }
-
-  private array(depth: number): void {
-    this.skipWhitespace();
-    if (this.peek() === 0x5d) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      this.value(depth);
-      this.skipWhitespace();
-      const c = this.peek();
-      if (c === 0x2c) {
-        this.pos++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.pos++;
-        return;
-      }
-      this.fail('after array element');
-    }
-  }
-
-  private string(): void {
-    for (;;) {
-      const c = this.peek();
-      if (c === 0x22) {
-        this.pos++;
-        return;
-      }
-      if (c === 0x5c) {
-        this.pos++;
-        const e = this.peek();
-        if (e === 0x75) {
-          this.pos++;
-          for (let i = 0; i < 4; i++) {
-            const h = this.peek();
-            const isHex = (h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46) || (h >= 0x61 && h <= 0x66);
-            if (!isHex) {
-              this.fail('in \\u hexadecimal character escape');
-            }
-            this.pos++;
-          }
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(String.fromCharCode(e))) {
-          this.fail('in string escape code');
-        }
-        this.pos++;
-        continue;
-      }
-      if (c < 0x20) {
-        this.fail('in string literal');
-      }
-      this.pos++;
-    }
-  }
-
-  /** At the very end of the body a number is complete; inside a structure more input is needed. */
-  private atEnd(): boolean {
-    return this.pos >= this.buf.length;
-  }
-
-  private isDigit(): boolean {
-    const c = this.buf[this.pos];
-    return c !== undefined && c >= 0x30 && c <= 0x39;
-  }
-
-  private number(): void {
-    if (this.buf[this.pos] === 0x2d) {
-      this.pos++;
-      if (!this.isDigit()) {
-        this.peek();
-        this.fail('in numeric literal');
-      }
-    }
-    if (this.buf[this.pos] === 0x30) {
-      this.pos++;
-    } else {
-      while (this.isDigit()) {
-        this.pos++;
-      }
-    }
-    if (!this.atEnd() && this.buf[this.pos] === 0x2e) {
-      this.pos++;
-      if (!this.isDigit()) {
-        this.peek();
-        this.fail('after decimal point in numeric literal');
-      }
-      while (this.isDigit()) {
-        this.pos++;
-      }
-    }
-    const e = this.buf[this.pos];
-    if (e === 0x65 || e === 0x45) {
-      this.pos++;
-      const sign = this.buf[this.pos];
-      if (sign === 0x2b || sign === 0x2d) {
-        this.pos++;
-      }
-      if (!this.isDigit()) {
-        this.peek();
-        this.fail('in exponent of numeric literal');
-      }
-      while (this.isDigit()) {
-        this.pos++;
-      }
-    }
-  }
-
-  private literal(word: string): void {
-    this.pos++;
-    for (let i = 1; i < word.length; i++) {
-      const expected = word.charCodeAt(i);
-      if (this.peek() !== expected) {
-        this.fail(`in literal ${word} (expecting '${word[i] ?? ''}')`);
-      }
-      this.pos++;
-    }
-  }
-}
-
-/**
- * Decodes the first JSON value of a body like `json.NewDecoder(body).Decode(&v)`: trailing bytes
- * are not read. Throws EmptyBodyError for a blank body and GoError with Go's syntax messages.
- */
-export function decodeFirstJsonValue(body: Buffer): unknown {
-  const { start, end } = new Scanner(body).firstValue();
-  return JSON.parse(body.subarray(start, end).toString('utf8')) as unknown;
-}
+export { EmptyBodyError, decodeFirstJsonValue } from './go-json-scanner';
 
 /** Shape of a Go struct field, enough to reproduce `json: cannot unmarshal …` errors. */
 export type GoType =
@@ -286,7 +17,13 @@ export type GoType =
   | { kind: 'any' }
   | { kind: 'map'; name: string }
   | { kind: 'slice'; name: string; of: GoType }
-  | { kind: 'struct'; name: string; goName: string; fields: Record<string, GoType> }
+  /**
+   * `unmarshaler`: the struct has an UnmarshalJSON that decodes an alias of itself (as `api.Message`
+   * does): its first error aborts decoding at once and is reported against the outer field.
+   */
+  | { kind: 'struct'; name: string; goName: string; fields: Record<string, GoType>; unmarshaler?: boolean }
+  /** `[]byte` (e.g. `api.ImageData`): a base64 string, decoded with padded standard base64. */
+  | { kind: 'base64'; name: string }
   /** A type with its own UnmarshalJSON: its error aborts decoding at once. Not called for null. */
   | { kind: 'custom'; check: (value: unknown) => void };
 
@@ -316,6 +53,7 @@ function goTypeName(type: GoType): string {
       return 'interface {}';
     case 'map':
     case 'slice':
+    case 'base64':
       return type.name;
     case 'struct':
       return type.goName;
@@ -328,19 +66,56 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+interface TypeMismatch {
+  got: string;
+  /** The field path inside the struct being decoded, '' for the value itself. */
+  field: string;
+  target: string;
+}
+
+/** Go's `savedError`: the first error found; decoding goes on and reports it at the end. */
 interface Walk {
-  firstTypeError?: string;
+  first?: { message: string; mismatch?: TypeMismatch };
+}
+
+function mismatchText(mismatch: TypeMismatch, struct: string | undefined): string {
+  return struct === undefined
+    ? `json: cannot unmarshal ${mismatch.got} into Go value of type ${mismatch.target}`
+    : `json: cannot unmarshal ${mismatch.got} into Go struct field ${struct}.${mismatch.field} of type ${mismatch.target}`;
 }
 
 function typeError(walk: Walk, got: string, struct: string | undefined, path: string[], type: GoType): void {
-  if (walk.firstTypeError !== undefined) {
+  if (walk.first !== undefined) {
     return;
   }
-  const target = goTypeName(type);
-  walk.firstTypeError =
-    struct === undefined
-      ? `json: cannot unmarshal ${got} into Go value of type ${target}`
-      : `json: cannot unmarshal ${got} into Go struct field ${struct}.${path.join('.')} of type ${target}`;
+  const mismatch = { got, field: path.join('.'), target: goTypeName(type) };
+  walk.first = { message: mismatchText(mismatch, struct), mismatch };
+}
+
+/** Decodes a struct with its own UnmarshalJSON; throws its first error with the outer field's context. */
+function convertUnmarshaler(
+  value: unknown,
+  type: GoType & { kind: 'struct' },
+  struct: string | undefined,
+  path: string[],
+): unknown {
+  const inner: Walk = {};
+  const alias: GoType = {
+    ...type,
+    unmarshaler: false,
+    name: 'Alias',
+    goName: `${type.goName.split('.')[0] ?? 'api'}.Alias`,
+  };
+  const out = convert(value, alias, inner, undefined, []);
+  if (inner.first === undefined) {
+    return out;
+  }
+  const { mismatch } = inner.first;
+  if (mismatch === undefined || struct === undefined) {
+    throw new GoError(inner.first.message);
+  }
+  const field = [...path, ...(mismatch.field === '' ? [] : [mismatch.field])].join('.');
+  throw new GoError(mismatchText({ ...mismatch, field }, struct));
 }
 
 /** Go matches JSON keys to fields exactly first, then case-insensitively. */
@@ -362,6 +137,19 @@ function convert(value: unknown, type: GoType, walk: Walk, struct: string | unde
     case 'custom':
       type.check(value);
       return value;
+    case 'base64': {
+      if (typeof value !== 'string') {
+        typeError(walk, jsonKind(value), struct, path, type);
+        return undefined;
+      }
+      // Go saves a decoding error like a type error: the first one wins, after the whole walk.
+      const error = goBase64Error(value);
+      if (error !== undefined) {
+        walk.first ??= { message: error };
+        return undefined;
+      }
+      return value;
+    }
     case 'string':
       if (typeof value !== 'string') {
         typeError(walk, jsonKind(value), struct, path, type);
@@ -403,6 +191,9 @@ function convert(value: unknown, type: GoType, walk: Walk, struct: string | unde
       }
       return value.map((item) => convert(item, type.of, walk, struct, path));
     case 'struct': {
+      if (type.unmarshaler === true) {
+        return convertUnmarshaler(value, type, struct, path);
+      }
       if (!isPlainObject(value)) {
         typeError(walk, jsonKind(value), struct, path, type);
         return undefined;
@@ -437,111 +228,11 @@ export function decodeGoStruct(body: Buffer, type: GoType & { kind: 'struct' }):
   }
   if (!isPlainObject(raw)) {
     typeError(walk, jsonKind(raw), undefined, [], type);
-    throw new GoError(walk.firstTypeError);
+    throw new GoError(walk.first?.message);
   }
   const out = convert(raw, type, walk, undefined, []);
-  if (walk.firstTypeError !== undefined) {
-    throw new GoError(walk.firstTypeError);
+  if (walk.first !== undefined) {
+    throw new GoError(walk.first.message);
   }
   return isPlainObject(out) ? out : {};
-}
-
-const str: GoType = { kind: 'string' };
-const bool: GoType = { kind: 'bool' };
-const anyValue: GoType = { kind: 'any' };
-const options: GoType = { kind: 'map', name: 'map[string]interface {}' };
-
-const message: GoType & { kind: 'struct' } = {
-  kind: 'struct',
-  name: 'Message',
-  goName: 'api.Message',
-  fields: {
-    role: str,
-    content: str,
-    thinking: str,
-    images: { kind: 'slice', name: '[]api.ImageData', of: str },
-    tool_calls: anyValue,
-    tool_name: str,
-    tool_call_id: str,
-  },
-};
-
-/** Builds the request struct shapes; `keepAlive` and `think` carry Ollama's custom unmarshalers. */
-export function requestTypes(custom: { keepAlive: GoType; think: GoType }): {
-  generate: GoType & { kind: 'struct' };
-  chat: GoType & { kind: 'struct' };
-  pull: GoType & { kind: 'struct' };
-  delete: GoType & { kind: 'struct' };
-  show: GoType & { kind: 'struct' };
-  copy: GoType & { kind: 'struct' };
-} {
-  return {
-    generate: {
-      kind: 'struct',
-      name: 'GenerateRequest',
-      goName: 'api.GenerateRequest',
-      fields: {
-        model: str,
-        prompt: str,
-        suffix: str,
-        system: str,
-        template: str,
-        context: { kind: 'slice', name: '[]int', of: { kind: 'int' } },
-        stream: bool,
-        raw: bool,
-        format: anyValue,
-        keep_alive: custom.keepAlive,
-        images: { kind: 'slice', name: '[]api.ImageData', of: str },
-        options,
-        think: custom.think,
-        truncate: bool,
-        shift: bool,
-        logprobs: bool,
-        top_logprobs: { kind: 'int' },
-      },
-    },
-    chat: {
-      kind: 'struct',
-      name: 'ChatRequest',
-      goName: 'api.ChatRequest',
-      fields: {
-        model: str,
-        messages: { kind: 'slice', name: '[]api.Message', of: message },
-        stream: bool,
-        format: anyValue,
-        keep_alive: custom.keepAlive,
-        tools: anyValue,
-        options,
-        think: custom.think,
-        truncate: bool,
-        shift: bool,
-        logprobs: bool,
-        top_logprobs: { kind: 'int' },
-      },
-    },
-    pull: {
-      kind: 'struct',
-      name: 'PullRequest',
-      goName: 'api.PullRequest',
-      fields: { model: str, name: str, insecure: bool, username: str, password: str, stream: bool },
-    },
-    delete: {
-      kind: 'struct',
-      name: 'DeleteRequest',
-      goName: 'api.DeleteRequest',
-      fields: { model: str, name: str },
-    },
-    show: {
-      kind: 'struct',
-      name: 'ShowRequest',
-      goName: 'api.ShowRequest',
-      fields: { model: str, name: str, system: str, template: str, verbose: bool, options },
-    },
-    copy: {
-      kind: 'struct',
-      name: 'CopyRequest',
-      goName: 'api.CopyRequest',
-      fields: { source: str, destination: str },
-    },
-  };
 }

@@ -1,6 +1,13 @@
 import { decodeFirstJsonValue, EmptyBodyError } from './go-json';
-import { FOREVER_NS, formatGoDuration, GoError, parseApiKeepAlive, parseEnvKeepAlive, parseGoDuration } from './keep-alive';
-import { normaliseModelName } from './model-catalog';
+import {
+  FOREVER_NS,
+  formatGoDuration,
+  GoError,
+  parseApiKeepAlive,
+  parseEnvKeepAlive,
+  parseGoDuration,
+} from './keep-alive';
+import { normaliseModelName } from './model-names';
 import { tokenize } from './reply';
 import { sampleFromSchema } from './schema-sample';
 
@@ -47,7 +54,7 @@ describe('Go semantics used by the emulator', () => {
       ['.s', 'time: invalid duration ".s"'],
       ['5d', 'time: unknown unit "d" in duration "5d"'],
       ['99999999999h', 'time: invalid duration "99999999999h"'],
-    ])('rejects %j with Go\'s message', (input, message) => {
+    ])("rejects %j with Go's message", (input, message) => {
       expect(goError(() => parseGoDuration(input))).toBe(message);
     });
   });
@@ -103,7 +110,7 @@ describe('Go semantics used by the emulator', () => {
       ['x', "invalid character 'x' looking for beginning of value"],
       ['{"a":1,}', "invalid character '}' looking for beginning of object key string"],
       ['{"a" 1}', "invalid character '1' after object key"],
-      ['{"a":1 "b":2}', 'invalid character \'"\' after object key:value pair'],
+      ['{"a":1 "b":2}', "invalid character '\"' after object key:value pair"],
       ['[1 2]', "invalid character '2' after array element"],
       ['{"a":tru}', "invalid character '}' in literal true (expecting 'e')"],
       ['{"a":-x}', "invalid character 'x' in numeric literal"],
@@ -155,7 +162,10 @@ describe('Go semantics used by the emulator', () => {
             minItems: 3,
             items: {
               type: 'object',
-              properties: { name: { type: 'string' }, evidence: { type: 'array', items: { type: 'integer', minimum: 0 } } },
+              properties: {
+                name: { type: 'string' },
+                evidence: { type: 'array', items: { type: 'integer', minimum: 0 } },
+              },
               required: ['name', 'evidence'],
             },
           },
@@ -175,7 +185,10 @@ describe('Go semantics used by the emulator', () => {
       expect((value['summary'] as string).length).toBeGreaterThanOrEqual(20);
       expect((value['summary'] as string).length).toBeLessThanOrEqual(40);
       expect(value['factors']).toHaveLength(3);
-      expect((value['factors'] as Array<Record<string, unknown>>)[0]).toEqual({ name: expect.any(String), evidence: [0] });
+      expect((value['factors'] as Array<Record<string, unknown>>)[0]).toEqual({
+        name: expect.any(String),
+        evidence: [0],
+      });
       expect(value['when']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(value['maybe']).toBe(true);
       expect(value['ref']).toEqual({ id: 14 });

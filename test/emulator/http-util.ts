@@ -1,8 +1,10 @@
 /** Response writing with the headers and JSON encoding a Go/gin server produces. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { EmptyBodyError } from './go-json-scanner';
+import { GoError } from './keep-alive';
 import { RequestAbortedError } from './timers';
-import type { EndpointName } from './types';
+import type { EndpointName, RequestRecord } from './types';
 
 export const JSON_UTF8 = 'application/json; charset=utf-8';
 /** gin's stream error path sets this bare value before writing the JSON error. */
@@ -24,11 +26,16 @@ export interface Exchange {
   startedNs: bigint;
   /** Set before the emulator itself destroys the connection, so it is not counted as a client abort. */
   closedByServer: boolean;
+  /** What the request carried, once its body was read. */
+  record?: RequestRecord;
 }
 
 /** `json.Marshal` escapes HTML-significant characters and the JS line separators. */
 export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, contentType = JSON_UTF8): void {
@@ -39,6 +46,19 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, co
 
 export function sendOllamaError(res: ServerResponse, status: number, message: string, contentType = JSON_UTF8): void {
   sendJson(res, status, { error: message }, contentType);
+}
+
+/** Sends Ollama's 400 for a body gin could not bind; rethrows anything else. */
+export function sendBindError(ex: Exchange, err: unknown): void {
+  if (err instanceof EmptyBodyError) {
+    sendOllamaError(ex.res, 400, 'missing request body');
+    return;
+  }
+  if (err instanceof GoError) {
+    sendOllamaError(ex.res, 400, err.message);
+    return;
+  }
+  throw err;
 }
 
 export function sendText(res: ServerResponse, status: number, text: string): void {

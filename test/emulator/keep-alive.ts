@@ -101,9 +101,7 @@ export function parseGoDuration(input: string): bigint {
     s = s.slice(unitMatch.length);
     const unit = UNITS[unitMatch];
     if (unit === undefined) {
-      throw new GoError(
-        `time: unknown unit ${goTimeQuote(unitMatch)} in duration ${goTimeQuote(input)}`,
-      );
+      throw new GoError(`time: unknown unit ${goTimeQuote(unitMatch)} in duration ${goTimeQuote(input)}`);
     }
     if (whole > INT64_LIMIT / unit) {
       throw invalid();

@@ -1,72 +1,120 @@
-/** `POST /api/generate` and `POST /api/chat`. */
+/** `POST /api/generate` and `POST /api/chat`: the checks of `server/routes.go`, in its order, then the answer. */
+import { capabilityErrorText, missingCapabilities, type Capability } from './capabilities';
 import type { EmulatorContext } from './context';
-import { compose, intOption, metricsFor, optionsError, parseFormat, produceTokens, type Completion, type Metrics } from './generation';
-import { EmptyBodyError, decodeGoStruct } from './go-json';
+import { compose, intOption, optionsError, parseFormat } from './generation';
+import { decodeGoStruct } from './go-json';
 import { goQuote } from './go-quote';
-import { formatUtcRfc3339Nano, monotonicNs, nowNs } from './go-time';
-import { JSON_BARE, JSON_UTF8, NdjsonWriter, isRecord, sendJson, sendOllamaError, type Exchange } from './http-util';
-import { GoError, parseApiKeepAlive } from './keep-alive';
-import { normaliseModelName } from './model-catalog';
+import { monotonicNs } from './go-time';
+import { JSON_BARE, JSON_UTF8, isRecord, sendBindError, sendJson, sendOllamaError, type Exchange } from './http-util';
+import { parseApiKeepAlive } from './keep-alive';
+import { normaliseModelName } from './model-names';
+import type { ResolvedModel } from './model-registry';
+import { emptyReply, replyWithText, replyWithToolCalls, type Kind, type ReplyContext } from './native-replies';
 import { countPromptTokens } from './reply';
+import { planToolCalls, toOllamaToolCalls, toolResultsOf, toolsOf } from './tool-calls';
 import type { Fault, ReplyRequest } from './types';
 
-type Kind = 'chat' | 'generate';
+const MLLAMA_ONE_IMAGE = 'this model only supports one image while more than one image requested';
 
 interface ChatMessage {
   role: string;
   content: string;
-}
-
-/** Sends Ollama's 400 for a body gin could not bind. Returns false when the body was fine. */
-export function sendBindError(ex: Exchange, err: unknown): void {
-  if (err instanceof EmptyBodyError) {
-    sendOllamaError(ex.res, 400, 'missing request body');
-    return;
-  }
-  if (err instanceof GoError) {
-    sendOllamaError(ex.res, 400, err.message);
-    return;
-  }
-  throw err;
+  images: number;
 }
 
 function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+function rawMessages(body: Record<string, unknown>): unknown[] {
+  return Array.isArray(body['messages']) ? body['messages'] : [];
+}
+
 function messagesOf(body: Record<string, unknown>): ChatMessage[] {
-  const raw = Array.isArray(body['messages']) ? body['messages'] : [];
-  return raw.filter(isRecord).map((m) => ({ role: str(m['role']).toLowerCase(), content: str(m['content']) }));
+  return rawMessages(body)
+    .filter(isRecord)
+    .map((m) => ({
+      role: str(m['role']).toLowerCase(),
+      content: str(m['content']),
+      images: Array.isArray(m['images']) ? m['images'].length : 0,
+    }));
 }
 
-function emptyReply(kind: Kind, model: string, doneReason: 'load' | 'unload'): Record<string, unknown> {
-  const base = { model, created_at: formatUtcRfc3339Nano(nowNs()) };
-  return kind === 'chat'
-    ? { ...base, message: { role: 'assistant', content: '' }, done: true, done_reason: doneReason }
-    : { ...base, response: '', done: true, done_reason: doneReason };
-}
-
-function chunk(kind: Kind, model: string, text: string): Record<string, unknown> {
-  const base = { model, created_at: formatUtcRfc3339Nano(nowNs()) };
-  return kind === 'chat' ? { ...base, message: { role: 'assistant', content: text }, done: false } : { ...base, response: text, done: false };
-}
-
-/** Token ids for generate's deprecated `context` field. */
-function contextIds(count: number): number[] {
-  return Array.from({ length: Math.min(count, 2048) }, (_, i) => 1000 + ((i * 7919) % 120_000));
-}
-
-function finalReply(kind: Kind, model: string, text: string, completion: Completion, metrics: Metrics, withContext: boolean): Record<string, unknown> {
-  const base = { model, created_at: formatUtcRfc3339Nano(nowNs()) };
-  if (kind === 'chat') {
-    return { ...base, message: { role: 'assistant', content: text }, done: true, done_reason: completion.doneReason, ...metrics };
+/** Sends the error and returns false when the request fails one of the checks made before loading. */
+function passesModelChecks(
+  ex: Exchange,
+  kind: Kind,
+  body: Record<string, unknown>,
+  model: string,
+  info: ResolvedModel,
+  images: number,
+): boolean {
+  const think = body['think'];
+  if ((think === true || typeof think === 'string') && !info.capabilities.includes('thinking')) {
+    sendOllamaError(ex.res, 400, `${goQuote(model)} does not support thinking`);
+    return false;
   }
-  const context = withContext ? { context: contextIds(metrics.prompt_eval_count + metrics.eval_count) } : {};
-  return { ...base, response: text, done: true, done_reason: completion.doneReason, ...context, ...metrics };
+  const wanted: Capability[] = ['completion'];
+  if (kind === 'chat' && Array.isArray(body['tools']) && body['tools'].length > 0) {
+    wanted.push('tools');
+  }
+  if (kind === 'generate' && str(body['suffix']) !== '') {
+    wanted.push('insert');
+  }
+  // Images ask for vision the way tools ask for tools, with the same error form.
+  if (images > 0) {
+    wanted.push('vision');
+  }
+  const missing = missingCapabilities(info.capabilities, wanted);
+  if (missing.length > 0) {
+    sendOllamaError(ex.res, 400, capabilityErrorText(kind, model, info.fullName, missing));
+    return false;
+  }
+  const badOption = optionsError(body['options']);
+  if (badOption !== undefined) {
+    sendOllamaError(ex.res, 500, badOption);
+    return false;
+  }
+  return true;
+}
+
+/** Sends the error and returns undefined when the model is missing or named wrongly. */
+function findModel(ctx: EmulatorContext, ex: Exchange, kind: Kind, model: string): ResolvedModel | undefined {
+  const normalised = model === '' ? undefined : normaliseModelName(model);
+  if (normalised === undefined) {
+    if (model !== '') {
+      sendOllamaError(ex.res, 400, 'invalid model name');
+    } else if (kind === 'chat') {
+      sendOllamaError(ex.res, 400, 'model is required');
+    } else {
+      sendOllamaError(ex.res, 404, `model '' not found`);
+    }
+    return undefined;
+  }
+  const local = ctx.catalog.find(normalised);
+  if (local === undefined) {
+    sendOllamaError(ex.res, 404, `model '${model}' not found`);
+    return undefined;
+  }
+  return local.info;
+}
+
+function rawModeConflict(kind: Kind, body: Record<string, unknown>): boolean {
+  const context = body['context'];
+  return (
+    kind === 'generate' &&
+    body['raw'] === true &&
+    (str(body['template']) !== '' || str(body['system']) !== '' || (Array.isArray(context) && context.length > 0))
+  );
 }
 
 /** Handles a native chat or generate request from body decoding to the last chunk. */
-export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, kind: Kind, fault: Fault | undefined): Promise<void> {
+export async function handleNativeInference(
+  ctx: EmulatorContext,
+  ex: Exchange,
+  kind: Kind,
+  fault: Fault | undefined,
+): Promise<void> {
   let body: Record<string, unknown>;
   try {
     body = decodeGoStruct(ex.body, kind === 'chat' ? ctx.types.chat : ctx.types.generate);
@@ -81,20 +129,8 @@ export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, 
     sendOllamaError(res, 400, 'top_logprobs must be between 0 and 20');
     return;
   }
-  const normalised = model === '' ? undefined : normaliseModelName(model);
-  if (normalised === undefined) {
-    if (model !== '') {
-      sendOllamaError(res, 400, 'invalid model name');
-    } else if (kind === 'chat') {
-      sendOllamaError(res, 400, 'model is required');
-    } else {
-      sendOllamaError(res, 404, `model '' not found`);
-    }
-    return;
-  }
-  const local = ctx.catalog.find(normalised);
-  if (local === undefined) {
-    sendOllamaError(res, 404, `model '${model}' not found`);
+  const info = findModel(ctx, ex, kind, model);
+  if (info === undefined) {
     return;
   }
   const keepAliveNs = parseApiKeepAlive(body['keep_alive']);
@@ -102,31 +138,36 @@ export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, 
   const prompt = str(body['prompt']);
   const isEmpty = kind === 'chat' ? messages.length === 0 : prompt === '';
   if (isEmpty && keepAliveNs === 0n) {
-    ctx.scheduler.expire(local.info);
+    ctx.scheduler.expire(info);
     sendJson(res, 200, emptyReply(kind, model, 'unload'));
     return;
   }
-  if (kind === 'generate' && body['raw'] === true && (str(body['template']) !== '' || str(body['system']) !== '' || (Array.isArray(body['context']) && body['context'].length > 0))) {
+  if (rawModeConflict(kind, body)) {
     sendOllamaError(res, 400, 'raw mode does not support template, system, or context');
     return;
   }
-  const think = body['think'];
-  if ((think === true || typeof think === 'string') && !local.info.capabilities.includes('thinking')) {
-    sendOllamaError(res, 400, `${goQuote(model)} does not support thinking`);
-    return;
-  }
-  const badOption = optionsError(body['options']);
-  if (badOption !== undefined) {
-    sendOllamaError(res, 500, badOption);
+  const images =
+    kind === 'chat'
+      ? messages.reduce((sum, m) => sum + m.images, 0)
+      : Array.isArray(body['images'])
+        ? body['images'].length
+        : 0;
+  if (!passesModelChecks(ex, kind, body, model, info, images)) {
     return;
   }
 
   const numCtx = intOption(body['options'], 'num_ctx') ?? ctx.options.defaultNumCtx;
-  const lease = await ctx.scheduler.acquire(local.info, { keepAliveNs, numCtx, signal: ex.signal });
+  const lease = await ctx.scheduler.acquire(info, { keepAliveNs, numCtx, signal: ex.signal });
   const readyNs = monotonicNs();
   try {
     if (isEmpty) {
       sendJson(res, 200, emptyReply(kind, model, 'load'));
+      return;
+    }
+    const mostImages = kind === 'chat' ? Math.max(0, ...messages.map((m) => m.images)) : images;
+    if (info.details.families.includes('mllama') && mostImages > 1) {
+      // Generate checks this itself (400); chat meets it while building the prompt (500).
+      sendOllamaError(res, kind === 'generate' ? 400 : 500, MLLAMA_ONE_IMAGE);
       return;
     }
     const stream = body['stream'] !== false;
@@ -136,36 +177,36 @@ export async function handleNativeInference(ctx: EmulatorContext, ex: Exchange, 
       return;
     }
     const lastUser = kind === 'chat' ? ([...messages].reverse().find((m) => m.role === 'user')?.content ?? '') : prompt;
-    const replyRequest: ReplyRequest = { endpoint: kind, model, prompt: lastUser, messages, body };
-    const completion = compose(ctx, replyRequest, format, intOption(body['options'], 'num_predict'), fault);
-    const promptParts = kind === 'chat' ? messages.map((m) => m.content) : [str(body['system']), prompt].filter((p) => p !== '');
-    const promptTokens = countPromptTokens(promptParts, 4);
-    const timeline = { readyNs, generationStartNs: monotonicNs() };
-    const withContext = body['raw'] !== true;
-
-    if (stream) {
-      const writer = new NdjsonWriter(res);
-      const result = await produceTokens(ctx, ex, completion.tokens, fault, (token) => writer.send(chunk(kind, model, token)));
-      if (result.error !== undefined) {
-        // A failure after the stream began: status stays 200 and the stream ends without done.
-        writer.send({ error: result.error });
-        writer.end();
-        return;
-      }
-      writer.send(finalReply(kind, model, '', completion, metricsFor(ex, timeline, promptTokens, completion.tokens.length), withContext));
-      writer.end();
+    const replyRequest: ReplyRequest = {
+      endpoint: kind,
+      model,
+      prompt: lastUser,
+      messages: messages.map(({ role, content }) => ({ role, content })),
+      images,
+      tools: kind === 'chat' ? toolsOf(body) : [],
+      toolResults: kind === 'chat' ? toolResultsOf(rawMessages(body)) : [],
+      body,
+    };
+    const promptParts =
+      kind === 'chat' ? messages.map((m) => m.content) : [str(body['system']), prompt].filter((p) => p !== '');
+    const reply: ReplyContext = {
+      ctx,
+      ex,
+      kind,
+      model,
+      stream,
+      fault,
+      timeline: { readyNs, generationStartNs: monotonicNs() },
+      promptTokens: countPromptTokens(promptParts, 4),
+      withContext: body['raw'] !== true,
+    };
+    // A schema constrains the output to JSON content, so the model makes no tool call then.
+    const calls = format === undefined ? planToolCalls(ctx.options.toolCalls, replyRequest) : [];
+    if (calls.length > 0) {
+      await replyWithToolCalls(reply, toOllamaToolCalls(calls));
       return;
     }
-
-    let text = '';
-    const result = await produceTokens(ctx, ex, completion.tokens, fault, (token) => {
-      text += token;
-    });
-    if (result.error !== undefined) {
-      sendOllamaError(res, 500, result.error);
-      return;
-    }
-    sendJson(res, 200, finalReply(kind, model, text, completion, metricsFor(ex, timeline, promptTokens, completion.tokens.length), withContext));
+    await replyWithText(reply, compose(ctx, replyRequest, format, intOption(body['options'], 'num_predict'), fault));
   } finally {
     ctx.scheduler.release(lease);
   }

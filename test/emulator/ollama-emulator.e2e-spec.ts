@@ -1,9 +1,26 @@
 import { BUSY_MESSAGE, OllamaEmulator } from './ollama-emulator';
-import { LineReader, RFC3339_NANO, RFC3339_NANO_UTC, parseNdjson, parseRfc3339, parseSse, postJson, settlesWithin, waitFor, type Json } from './test-helpers';
+import {
+  LineReader,
+  RFC3339_NANO,
+  RFC3339_NANO_UTC,
+  parseNdjson,
+  parseRfc3339,
+  settlesWithin,
+  type Json,
+} from './test-helpers';
+import { eventually } from '../support/eventually';
+import { parseSse, postJson } from '../support/http';
 
 jest.setTimeout(30_000);
 
-const METRIC_FIELDS = ['total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'] as const;
+const METRIC_FIELDS = [
+  'total_duration',
+  'load_duration',
+  'prompt_eval_count',
+  'prompt_eval_duration',
+  'eval_count',
+  'eval_duration',
+] as const;
 
 function expectNanosecondMetrics(chunk: Json): void {
   for (const field of METRIC_FIELDS) {
@@ -80,13 +97,24 @@ describe('OllamaEmulator', () => {
     it('counts requests by endpoint and keeps the last request bodies', async () => {
       await fetch(`${emulator.url}/`);
       await fetch(`${emulator.url}/api/version`);
-      await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'hi' }], keep_alive: '10m' });
+      await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        messages: [{ role: 'user', content: 'hi' }],
+        keep_alive: '10m',
+      });
       const stats = emulator.stats;
       expect(stats.requests).toMatchObject({ root: 1, version: 1, chat: 1 });
       expect(stats.keepAliveSeen).toEqual(['10m']);
       expect(stats.lastRequests.at(-1)).toEqual({
         endpoint: 'chat',
+        method: 'POST',
+        path: '/api/chat',
         body: { model: 'llama3.1', messages: [{ role: 'user', content: 'hi' }], keep_alive: '10m' },
+        model: 'llama3.1',
+        keepAlive: '10m',
+        images: 0,
+        status: 200,
+        aborted: false,
       });
       emulator.resetStats();
       expect(emulator.stats.requests).toEqual({});
@@ -117,8 +145,12 @@ describe('OllamaEmulator', () => {
           families: [expect.any(String)],
           parameter_size: expect.any(String),
           quantization_level: 'Q4_K_M',
+          context_length: expect.any(Number),
+          embedding_length: expect.any(Number),
         });
+        expect(model['capabilities']).toEqual(['completion', 'tools']);
       }
+      expect(models[1]?.['details']).toMatchObject({ context_length: 32768, embedding_length: 896 });
     });
 
     it('returns an empty array, not null, when no model is present', async () => {
@@ -148,13 +180,19 @@ describe('OllamaEmulator', () => {
     });
 
     it('deletes a model with an empty 200 and 404s an unknown one', async () => {
-      const res = await fetch(`${emulator.url}/api/delete`, { method: 'DELETE', body: JSON.stringify({ name: 'qwen2.5:0.5b' }) });
+      const res = await fetch(`${emulator.url}/api/delete`, {
+        method: 'DELETE',
+        body: JSON.stringify({ name: 'qwen2.5:0.5b' }),
+      });
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('');
       const { models } = (await (await fetch(`${emulator.url}/api/tags`)).json()) as { models: Json[] };
       expect(models.map((m) => m['name'])).toEqual(['llama3.1:latest']);
 
-      const again = await fetch(`${emulator.url}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: 'qwen2.5:0.5b' }) });
+      const again = await fetch(`${emulator.url}/api/delete`, {
+        method: 'DELETE',
+        body: JSON.stringify({ model: 'qwen2.5:0.5b' }),
+      });
       expect(again.status).toBe(404);
       expect(await again.json()).toEqual({ error: "model 'qwen2.5:0.5b' not found" });
     });
@@ -166,7 +204,12 @@ describe('OllamaEmulator', () => {
       expect(body.object).toBe('list');
       expect(body.data.map((m) => m['id'])).toEqual(['llama3.1:latest', 'qwen2.5:0.5b']);
       for (const model of body.data) {
-        expect(model).toEqual({ id: expect.any(String), object: 'model', created: expect.any(Number), owned_by: 'library' });
+        expect(model).toEqual({
+          id: expect.any(String),
+          object: 'model',
+          created: expect.any(Number),
+          owned_by: 'library',
+        });
       }
     });
   });
@@ -186,7 +229,10 @@ describe('OllamaEmulator', () => {
       expect(statuses[0]).toBe('pulling manifest');
       expect(statuses.slice(-3)).toEqual(['verifying sha256 digest', 'writing manifest', 'success']);
 
-      const layerLines = lines.filter((l) => typeof l['status'] === 'string' && l['status'].startsWith('pulling ') && l['status'] !== 'pulling manifest');
+      const layerLines = lines.filter(
+        (l) =>
+          typeof l['status'] === 'string' && l['status'].startsWith('pulling ') && l['status'] !== 'pulling manifest',
+      );
       const digests = [...new Set(layerLines.map((l) => l['digest']))];
       expect(digests).toHaveLength(2);
       for (const digest of digests) {
@@ -225,7 +271,10 @@ describe('OllamaEmulator', () => {
     it('fails an unknown model after the manifest line when streaming, and with a 500 when not', async () => {
       const streamed = await postJson(`${emulator.url}/api/pull`, { model: 'no-such-model' });
       expect(streamed.status).toBe(200);
-      expect(parseNdjson(await streamed.text())).toEqual([{ status: 'pulling manifest' }, { error: 'pull model manifest: file does not exist' }]);
+      expect(parseNdjson(await streamed.text())).toEqual([
+        { status: 'pulling manifest' },
+        { error: 'pull model manifest: file does not exist' },
+      ]);
 
       const single = await postJson(`${emulator.url}/api/pull`, { model: 'no-such-model', stream: false });
       expect(single.status).toBe(500);
@@ -246,7 +295,7 @@ describe('OllamaEmulator', () => {
       const reader = LineReader.of(res);
       expect(JSON.parse((await reader.next()) ?? '')).toEqual({ status: 'pulling manifest' });
       controller.abort();
-      await waitFor(() => emulator.stats.abortedPulls === 1, 'the aborted pull to be counted');
+      await eventually('the aborted pull to be counted', () => emulator.stats.abortedPulls === 1);
       expect(await (await fetch(`${emulator.url}/api/tags`)).json()).toEqual({ models: [] });
     });
   });
@@ -258,7 +307,10 @@ describe('OllamaEmulator', () => {
     });
 
     it('streams NDJSON chat chunks ending with done and nanosecond metrics', async () => {
-      const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'Why is the sky blue?' }] });
+      const res = await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        messages: [{ role: 'user', content: 'Why is the sky blue?' }],
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/x-ndjson');
       const chunks = parseNdjson(await res.text());
@@ -278,7 +330,10 @@ describe('OllamaEmulator', () => {
     });
 
     it('streams generate chunks with `response` and a final context', async () => {
-      const res = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1:latest', prompt: 'Tell me a joke' });
+      const res = await postJson(`${emulator.url}/api/generate`, {
+        model: 'llama3.1:latest',
+        prompt: 'Tell me a joke',
+      });
       const chunks = parseNdjson(await res.text());
       for (const chunk of chunks) {
         expect(chunk['model']).toBe('llama3.1:latest');
@@ -291,29 +346,62 @@ describe('OllamaEmulator', () => {
     });
 
     it('returns one object with the concatenated text when stream is false', async () => {
-      const streamed = parseNdjson(await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'Hello' }] })).text());
+      const streamed = parseNdjson(
+        await (
+          await postJson(`${emulator.url}/api/chat`, {
+            model: 'llama3.1',
+            messages: [{ role: 'user', content: 'Hello' }],
+          })
+        ).text(),
+      );
       const expected = streamed.map((c) => (c['message'] as { content: string }).content).join('');
 
-      const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'Hello' }] });
+      const res = await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        messages: [{ role: 'user', content: 'Hello' }],
+      });
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const body = (await res.json()) as Json;
-      expect(body).toMatchObject({ model: 'llama3.1', done: true, done_reason: 'stop', message: { role: 'assistant', content: expected } });
+      expect(body).toMatchObject({
+        model: 'llama3.1',
+        done: true,
+        done_reason: 'stop',
+        message: { role: 'assistant', content: expected },
+      });
       expectNanosecondMetrics(body);
 
-      const gen = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'Hello', stream: false })).json()) as Json;
+      const gen = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'Hello', stream: false })
+      ).json()) as Json;
       expect(gen['response']).toBe(expected);
     });
 
     it('uses replyText, and cuts the answer at num_predict with done_reason length', async () => {
       emulator.configure({ replyText: 'one two three four five six' });
-      const full = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })).json()) as Json;
+      const full = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })
+      ).json()) as Json;
       expect(full).toMatchObject({ response: 'one two three four five six', done_reason: 'stop', eval_count: 6 });
 
-      const cut = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, options: { num_predict: 3 } })).json()) as Json;
+      const cut = (await (
+        await postJson(`${emulator.url}/api/generate`, {
+          model: 'llama3.1',
+          prompt: 'x',
+          stream: false,
+          options: { num_predict: 3 },
+        })
+      ).json()) as Json;
       expect(cut).toMatchObject({ response: 'one two three', done_reason: 'length', eval_count: 3 });
 
       emulator.configure({ replyText: (req) => `${req.endpoint}:${req.model}:${req.prompt}` });
-      const fn = (await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'ping' }] })).json()) as { message: { content: string } };
+      const fn = (await (
+        await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          stream: false,
+          messages: [{ role: 'user', content: 'ping' }],
+        })
+      ).json()) as { message: { content: string } };
       expect(fn.message.content).toBe('chat:llama3.1:ping');
     });
 
@@ -330,7 +418,14 @@ describe('OllamaEmulator', () => {
         },
         required: ['name', 'age', 'level'],
       };
-      const body = (await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, format: schema, messages: [{ role: 'user', content: 'x' }] })).json()) as {
+      const body = (await (
+        await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          stream: false,
+          format: schema,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+      ).json()) as {
         message: { content: string };
       };
       const value = JSON.parse(body.message.content) as Json;
@@ -345,19 +440,39 @@ describe('OllamaEmulator', () => {
       expect(value['tags']).toHaveLength(2);
       expect(value['active']).toBe(true);
 
-      const json = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, format: 'json' })).json()) as Json;
+      const json = (await (
+        await postJson(`${emulator.url}/api/generate`, {
+          model: 'llama3.1',
+          prompt: 'x',
+          stream: false,
+          format: 'json',
+        })
+      ).json()) as Json;
       expect(() => JSON.parse(json['response'] as string) as unknown).not.toThrow();
 
       emulator.configure({ structuredReply: { risk: 'high', score: 80 } });
-      const fixed = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, format: schema })).json()) as Json;
+      const fixed = (await (
+        await postJson(`${emulator.url}/api/generate`, {
+          model: 'llama3.1',
+          prompt: 'x',
+          stream: false,
+          format: schema,
+        })
+      ).json()) as Json;
       expect(JSON.parse(fixed['response'] as string)).toEqual({ risk: 'high', score: 80 });
     });
 
     it('rejects a format that is neither "json" nor an object with a 500', async () => {
-      const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', format: 'xml', messages: [{ role: 'user', content: 'x' }] });
+      const res = await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        format: 'xml',
+        messages: [{ role: 'user', content: 'x' }],
+      });
       expect(res.status).toBe(500);
       expect(res.headers.get('content-type')).toContain('application/json');
-      expect(await res.json()).toEqual({ error: 'invalid format: "\\"xml\\""; expected "json" or a valid JSON Schema object' });
+      expect(await res.json()).toEqual({
+        error: 'invalid format: "\\"xml\\""; expected "json" or a valid JSON Schema object',
+      });
     });
 
     it('loads the model on an empty prompt or empty messages with done_reason load', async () => {
@@ -365,11 +480,25 @@ describe('OllamaEmulator', () => {
       expect(gen.status).toBe(200);
       expect(gen.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const genBody = (await gen.json()) as Json;
-      expect(genBody).toEqual({ model: 'llama3.1', created_at: expect.stringMatching(RFC3339_NANO_UTC), response: '', done: true, done_reason: 'load' });
+      expect(genBody).toEqual({
+        model: 'llama3.1',
+        created_at: expect.stringMatching(RFC3339_NANO_UTC),
+        response: '',
+        done: true,
+        done_reason: 'load',
+      });
       expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
 
-      const chat = (await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [] })).json()) as Json;
-      expect(chat).toEqual({ model: 'llama3.1', created_at: expect.any(String), message: { role: 'assistant', content: '' }, done: true, done_reason: 'load' });
+      const chat = (await (
+        await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [] })
+      ).json()) as Json;
+      expect(chat).toEqual({
+        model: 'llama3.1',
+        created_at: expect.any(String),
+        message: { role: 'assistant', content: '' },
+        done: true,
+        done_reason: 'load',
+      });
       const noMessages = (await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1' })).json()) as Json;
       expect(noMessages['done_reason']).toBe('load');
       expect(emulator.stats.loads).toBe(1);
@@ -379,8 +508,12 @@ describe('OllamaEmulator', () => {
       await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1' });
       expect(await psModels(emulator)).toHaveLength(1);
       const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [], keep_alive: 0 });
-      expect(await res.json()).toMatchObject({ done: true, done_reason: 'unload', message: { role: 'assistant', content: '' } });
-      await waitFor(async () => (await psModels(emulator)).length === 0, 'the model to leave /api/ps');
+      expect(await res.json()).toMatchObject({
+        done: true,
+        done_reason: 'unload',
+        message: { role: 'assistant', content: '' },
+      });
+      await eventually('the model to leave /api/ps', async () => (await psModels(emulator)).length === 0);
       expect(emulator.stats.unloads).toBe(1);
 
       const notLoaded = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '0' });
@@ -395,25 +528,57 @@ describe('OllamaEmulator', () => {
         ['/api/chat', '{"model":', 400, 'unexpected EOF'],
         ['/api/chat', 'xyz', 400, "invalid character 'x' looking for beginning of value"],
         ['/api/chat', '{"model":"llama3.1",}', 400, "invalid character '}' looking for beginning of object key string"],
-        ['/api/generate', '{"model":"llama3.1","stream":"yes"}', 400, 'json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool'],
+        [
+          '/api/generate',
+          '{"model":"llama3.1","stream":"yes"}',
+          400,
+          'json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool',
+        ],
         ['/api/chat', '{"messages":[{"role":"user","content":"x"}]}', 400, 'model is required'],
         ['/api/generate', '{"prompt":"x"}', 404, "model '' not found"],
-        ['/api/chat', '{"model":"mistral","messages":[{"role":"user","content":"x"}]}', 404, "model 'mistral' not found"],
+        [
+          '/api/chat',
+          '{"model":"mistral","messages":[{"role":"user","content":"x"}]}',
+          404,
+          "model 'mistral' not found",
+        ],
         ['/api/generate', '{"model":"mistral:7b","prompt":"x"}', 404, "model 'mistral:7b' not found"],
-        ['/api/generate', '{"model":"llama3.1","prompt":"x","think":true}', 400, '"llama3.1" does not support thinking'],
-        ['/api/generate', '{"model":"llama3.1","prompt":"x","think":"extreme"}', 400, 'invalid think value: "extreme" (must be "high", "medium", "low", "max", true, or false)'],
-        ['/api/chat', '{"model":"llama3.1","messages":[],"options":{"temperature":"hot"}}', 500, 'option "temperature" must be of type float32'],
+        [
+          '/api/generate',
+          '{"model":"llama3.1","prompt":"x","think":true}',
+          400,
+          '"llama3.1" does not support thinking',
+        ],
+        [
+          '/api/generate',
+          '{"model":"llama3.1","prompt":"x","think":"extreme"}',
+          400,
+          'invalid think value: "extreme" (must be "high", "medium", "low", "max", true, or false)',
+        ],
+        [
+          '/api/chat',
+          '{"model":"llama3.1","messages":[],"options":{"temperature":"hot"}}',
+          500,
+          'option "temperature" must be of type float32',
+        ],
       ];
       for (const [path, body, status, message] of cases) {
         const res = await fetch(`${emulator.url}${path}`, { method: 'POST', body });
-        expect({ path, body, status: res.status, json: await res.json() }).toEqual({ path, body, status, json: { error: message } });
+        expect({ path, body, status: res.status, json: await res.json() }).toEqual({
+          path,
+          body,
+          status,
+          json: { error: message },
+        });
       }
       expect(emulator.stats.loads).toBe(0);
     });
 
     it('echoes the model name exactly as requested', async () => {
       for (const model of ['llama3.1', 'llama3.1:latest', 'library/llama3.1', 'LLAMA3.1']) {
-        const body = (await (await postJson(`${emulator.url}/api/generate`, { model, prompt: 'x', stream: false })).json()) as Json;
+        const body = (await (
+          await postJson(`${emulator.url}/api/generate`, { model, prompt: 'x', stream: false })
+        ).json()) as Json;
         expect(body['model']).toBe(model);
       }
     });
@@ -428,7 +593,12 @@ describe('OllamaEmulator', () => {
     it('accepts keep_alive as seconds or a Go duration and rejects unitless strings and other types', async () => {
       const accepted: unknown[] = [300, 1.5, -1, 0.25, '10m', '1h30m', '300ms', '-1m', '0', '24h', null];
       for (const keepAlive of accepted) {
-        const res = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, keep_alive: keepAlive });
+        const res = await postJson(`${emulator.url}/api/generate`, {
+          model: 'llama3.1',
+          prompt: 'x',
+          stream: false,
+          keep_alive: keepAlive,
+        });
         expect({ keepAlive, status: res.status }).toEqual({ keepAlive, status: 200 });
         await res.text();
       }
@@ -442,8 +612,16 @@ describe('OllamaEmulator', () => {
         [{ s: 1 }, "Unsupported type: 'map[string]interface {}'"],
       ];
       for (const [keepAlive, message] of rejected) {
-        const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'x' }], keep_alive: keepAlive });
-        expect({ keepAlive, status: res.status, body: await res.json() }).toEqual({ keepAlive, status: 400, body: { error: message } });
+        const res = await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          messages: [{ role: 'user', content: 'x' }],
+          keep_alive: keepAlive,
+        });
+        expect({ keepAlive, status: res.status, body: await res.json() }).toEqual({
+          keepAlive,
+          status: 400,
+          body: { error: message },
+        });
       }
       expect(emulator.stats.keepAliveSeen).toEqual([...accepted, ...rejected.map(([value]) => value)]);
     });
@@ -479,7 +657,7 @@ describe('OllamaEmulator', () => {
     it('unloads a model when a short keep_alive runs out after the last request', async () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '300ms' })).text();
       expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
-      await waitFor(() => emulator.residentModels().length === 0, 'the keep-alive to expire');
+      await eventually('the keep-alive to expire', () => emulator.residentModels().length === 0);
       expect(await psModels(emulator)).toEqual([]);
       expect(emulator.stats).toMatchObject({ loads: 1, unloads: 1 });
     });
@@ -487,7 +665,11 @@ describe('OllamaEmulator', () => {
     it('starts the countdown only when the last active request finishes', async () => {
       emulator.configure({ tokenDelayMs: 100, replyText: 'a b c d e f g h' });
       const started = Date.now();
-      const res = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', keep_alive: '200ms' });
+      const res = await postJson(`${emulator.url}/api/generate`, {
+        model: 'llama3.1',
+        prompt: 'x',
+        keep_alive: '200ms',
+      });
       await res.text();
       const finished = Date.now();
       // The request took ~800 ms, far beyond the 200 ms keep-alive, and the model is still there.
@@ -495,19 +677,32 @@ describe('OllamaEmulator', () => {
       const [model] = await psModels(emulator);
       expect(model?.['name']).toBe('llama3.1:latest');
       expect(parseRfc3339(model?.['expires_at'] as string)).toBeGreaterThanOrEqual(finished - 200);
-      await waitFor(() => emulator.residentModels().length === 0, 'the keep-alive to expire');
+      await eventually('the keep-alive to expire', () => emulator.residentModels().length === 0);
     });
 
     it('overwrites the resident keep_alive only when a request carries one', async () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: -1 })).text();
-      await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'x' }] })).text();
+      await (
+        await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          stream: false,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+      ).text();
       const [forever] = await psModels(emulator);
       expect(new Date(parseRfc3339(forever?.['expires_at'] as string)).getUTCFullYear()).toBeGreaterThan(2300);
 
-      await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, keep_alive: '300ms', messages: [{ role: 'user', content: 'x' }] })).text();
+      await (
+        await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          stream: false,
+          keep_alive: '300ms',
+          messages: [{ role: 'user', content: 'x' }],
+        })
+      ).text();
       const [short] = await psModels(emulator);
       expect(parseRfc3339(short?.['expires_at'] as string)).toBeLessThan(Date.now() + 5_000);
-      await waitFor(() => emulator.residentModels().length === 0, 'the new keep-alive to expire');
+      await eventually('the new keep-alive to expire', () => emulator.residentModels().length === 0);
     });
 
     it('uses the server default keep-alive when a load request carries none', async () => {
@@ -515,13 +710,15 @@ describe('OllamaEmulator', () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1' })).text();
       const [model] = await psModels(emulator);
       expect(parseRfc3339(model?.['expires_at'] as string)).toBeLessThan(Date.now() + 2_000);
-      await waitFor(() => emulator.residentModels().length === 0, 'the default keep-alive to expire');
+      await eventually('the default keep-alive to expire', () => emulator.residentModels().length === 0);
     });
 
     it('unloads right after a request that did work with keep_alive 0', async () => {
-      const body = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, keep_alive: 0 })).json()) as Json;
+      const body = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, keep_alive: 0 })
+      ).json()) as Json;
       expect(body['done_reason']).toBe('stop');
-      await waitFor(() => emulator.residentModels().length === 0, 'the model to unload');
+      await eventually('the model to unload', () => emulator.residentModels().length === 0);
       expect(emulator.stats.unloads).toBe(1);
     });
 
@@ -533,8 +730,12 @@ describe('OllamaEmulator', () => {
 
     it('pays the load time on a cold load only, and reports it in load_duration', async () => {
       emulator.configure({ loadTimeMs: 400 });
-      const cold = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })).json()) as Json;
-      const warm = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })).json()) as Json;
+      const cold = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })
+      ).json()) as Json;
+      const warm = (await (
+        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })
+      ).json()) as Json;
       expect(cold['load_duration']).toBeGreaterThanOrEqual(400_000_000);
       expect(warm['load_duration']).toBeGreaterThan(0);
       expect(warm['load_duration']).toBeLessThan(200_000_000);
@@ -544,9 +745,22 @@ describe('OllamaEmulator', () => {
     it('reloads the model when a request asks for another num_ctx', async () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', options: { num_ctx: 8192 } })).text();
       expect((await psModels(emulator))[0]?.['context_length']).toBe(8192);
-      await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'x' }], options: { num_ctx: 8192 } })).text();
+      await (
+        await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          stream: false,
+          messages: [{ role: 'user', content: 'x' }],
+          options: { num_ctx: 8192 },
+        })
+      ).text();
       expect(emulator.stats).toMatchObject({ loads: 1, unloads: 0 });
-      await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'x' }] })).text();
+      await (
+        await postJson(`${emulator.url}/api/chat`, {
+          model: 'llama3.1',
+          stream: false,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+      ).text();
       expect(emulator.stats).toMatchObject({ loads: 2, unloads: 1 });
       expect((await psModels(emulator))[0]?.['context_length']).toBe(4096);
     });
@@ -554,7 +768,7 @@ describe('OllamaEmulator', () => {
     it('lists a loading model in /api/ps before it is resident', async () => {
       emulator.configure({ loadTimeMs: 1_000 });
       const pending = postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '10m' });
-      await waitFor(async () => (await psModels(emulator)).length === 1, 'the loading model to be listed');
+      await eventually('the loading model to be listed', async () => (await psModels(emulator)).length === 1);
       expect(emulator.residentModels()).toEqual([]);
       expect((await (await pending).json()) as Json).toMatchObject({ done_reason: 'load' });
       expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
@@ -577,7 +791,11 @@ describe('OllamaEmulator', () => {
     it('counts simultaneous inference requests and serves one at a time per model by default', async () => {
       emulator.configure({ tokenDelayMs: 20 });
       const run = async (): Promise<{ firstByteAt: number; doneAt: number }> => {
-        const res = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', options: { num_predict: 5 } });
+        const res = await postJson(`${emulator.url}/api/generate`, {
+          model: 'llama3.1',
+          prompt: 'x',
+          options: { num_predict: 5 },
+        });
         const reader = LineReader.of(res);
         await reader.next();
         const firstByteAt = Date.now();
@@ -599,7 +817,15 @@ describe('OllamaEmulator', () => {
     it('serves requests to one model side by side when numParallel is 0 (unlimited)', async () => {
       emulator.configure({ tokenDelayMs: 100, numParallel: 0 });
       const readers = await Promise.all(
-        [1, 2].map(async () => LineReader.of(await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', options: { num_predict: 10 } }))),
+        [1, 2].map(async () =>
+          LineReader.of(
+            await postJson(`${emulator.url}/api/generate`, {
+              model: 'llama3.1',
+              prompt: 'x',
+              options: { num_predict: 10 },
+            }),
+          ),
+        ),
       );
       // Both stream their first token while neither has finished.
       const firsts = await Promise.all(readers.map((reader) => reader.next()));
@@ -616,16 +842,30 @@ describe('OllamaEmulator', () => {
     it('stops generating when the client disconnects mid-stream and counts the aborted stream', async () => {
       emulator.configure({ tokenDelayMs: 50 });
       const controller = new AbortController();
-      const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'x' }] }, { signal: controller.signal });
+      const res = await postJson(
+        `${emulator.url}/api/chat`,
+        { model: 'llama3.1', messages: [{ role: 'user', content: 'x' }] },
+        { signal: controller.signal },
+      );
       const reader = LineReader.of(res);
       expect(JSON.parse((await reader.next()) ?? '')).toMatchObject({ done: false });
       expect(emulator.stats.inFlight).toBe(1);
       controller.abort();
-      await waitFor(() => emulator.stats.abortedStreams === 1 && emulator.stats.inFlight === 0, 'the abort to be counted');
+      await eventually(
+        'the abort to be counted',
+        () => emulator.stats.abortedStreams === 1 && emulator.stats.inFlight === 0,
+      );
 
       // 200 tokens at 50 ms would hold the only slot for 10 s; a freed slot serves the next request at once.
       const started = Date.now();
-      const next = (await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false, options: { num_predict: 1 } })).json()) as Json;
+      const next = (await (
+        await postJson(`${emulator.url}/api/generate`, {
+          model: 'llama3.1',
+          prompt: 'x',
+          stream: false,
+          options: { num_predict: 1 },
+        })
+      ).json()) as Json;
       expect(next['done']).toBe(true);
       expect(Date.now() - started).toBeLessThan(5_000);
     });
@@ -633,11 +873,15 @@ describe('OllamaEmulator', () => {
     it('abandons a load when its only client leaves before the model is ready', async () => {
       emulator.configure({ loadTimeMs: 2_000 });
       const controller = new AbortController();
-      const pending = postJson(`${emulator.url}/api/generate`, { model: 'llama3.1' }, { signal: controller.signal }).catch((err: unknown) => err);
-      await waitFor(() => emulator.stats.inFlight === 1, 'the request to arrive');
+      const pending = postJson(
+        `${emulator.url}/api/generate`,
+        { model: 'llama3.1' },
+        { signal: controller.signal },
+      ).catch((err: unknown) => err);
+      await eventually('the request to arrive', () => emulator.stats.inFlight === 1);
       controller.abort();
       await pending;
-      await waitFor(() => emulator.stats.abandonedLoads === 1, 'the load to be abandoned');
+      await eventually('the load to be abandoned', () => emulator.stats.abandonedLoads === 1);
       expect(emulator.stats).toMatchObject({ loads: 0, abortedStreams: 1 });
       expect(await psModels(emulator)).toEqual([]);
     });
@@ -650,7 +894,10 @@ describe('OllamaEmulator', () => {
     });
 
     it('answers with a chat.completion object and usage when stream is not set', async () => {
-      const res = await postJson(`${emulator.url}/v1/chat/completions`, { model: 'llama3.1', messages: [{ role: 'user', content: 'Hi' }] });
+      const res = await postJson(`${emulator.url}/v1/chat/completions`, {
+        model: 'llama3.1',
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('application/json');
       const body = (await res.json()) as Json;
@@ -676,7 +923,10 @@ describe('OllamaEmulator', () => {
         messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
       });
       expect(res.headers.get('content-type')).toBe('text/event-stream');
-      const events = parseSse(await res.text());
+      const text = await res.text();
+      // Ollama frames every event as one `data:` line and a blank line, nothing else.
+      expect(text).toMatch(/^(data: [^\n]+\n\n)+$/);
+      const events = parseSse(text);
       expect(events.at(-1)).toBe('[DONE]');
       const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Json);
       const ids = new Set(chunks.map((c) => c['id']));
@@ -686,7 +936,9 @@ describe('OllamaEmulator', () => {
       expect(chunks.every((c) => c['object'] === 'chat.completion.chunk')).toBe(true);
 
       const [first, second, third, finish, usage] = chunks;
-      expect(first?.['choices']).toEqual([{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }]);
+      expect(first?.['choices']).toEqual([
+        { index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null },
+      ]);
       expect(second?.['choices']).toEqual([{ index: 0, delta: { content: ' from' }, finish_reason: null }]);
       expect(third?.['choices']).toEqual([{ index: 0, delta: { content: ' the' }, finish_reason: null }]);
       expect(finish?.['choices']).toEqual([{ index: 0, delta: {}, finish_reason: 'length' }]);
@@ -698,16 +950,29 @@ describe('OllamaEmulator', () => {
     it('uses the OpenAI error shape for empty messages and unknown models', async () => {
       const empty = await postJson(`${emulator.url}/v1/chat/completions`, { model: 'llama3.1', messages: [] });
       expect(empty.status).toBe(400);
-      expect(await empty.json()).toEqual({ error: { message: "[] is too short - 'messages'", type: 'invalid_request_error', param: null, code: null } });
+      expect(await empty.json()).toEqual({
+        error: { message: "[] is too short - 'messages'", type: 'invalid_request_error', param: null, code: null },
+      });
 
-      const unknown = await postJson(`${emulator.url}/v1/chat/completions`, { model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] });
+      const unknown = await postJson(`${emulator.url}/v1/chat/completions`, {
+        model: 'gpt-4',
+        messages: [{ role: 'user', content: 'x' }],
+      });
       expect(unknown.status).toBe(404);
-      expect(await unknown.json()).toEqual({ error: { message: "model 'gpt-4' not found", type: 'not_found_error', param: null, code: null } });
+      expect(await unknown.json()).toEqual({
+        error: { message: "model 'gpt-4' not found", type: 'not_found_error', param: null, code: null },
+      });
     });
 
     it('ignores keep_alive on /v1 requests', async () => {
       await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: -1 })).text();
-      await (await postJson(`${emulator.url}/v1/chat/completions`, { model: 'llama3.1', keep_alive: 0, messages: [{ role: 'user', content: 'x' }] })).text();
+      await (
+        await postJson(`${emulator.url}/v1/chat/completions`, {
+          model: 'llama3.1',
+          keep_alive: 0,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+      ).text();
       expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
       expect(emulator.stats.keepAliveSeen).toEqual([-1, 0]);
     });
@@ -723,7 +988,10 @@ describe('OllamaEmulator', () => {
       expect(await (await fetch(`${other.url}/api/version`)).json()).toEqual({ version: '9.9.9' });
       expect(await (await fetch(`${other.url}/api/tags`)).json()).toEqual({ models: [] });
 
-      const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'x' }] });
+      const res = await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        messages: [{ role: 'user', content: 'x' }],
+      });
       const reader = LineReader.of(res);
       expect(await reader.next()).toBeDefined();
       const rest = (async () => {

@@ -1,12 +1,14 @@
 /** The OpenAI-compatible endpoints: `POST /v1/chat/completions`, `GET /v1/models[/:model]`. */
+import { capabilityErrorText, missingCapabilities, type Capability } from './capabilities';
 import type { EmulatorContext } from './context';
 import { compose, metricsFor, produceTokens, type Format } from './generation';
 import { EmptyBodyError, decodeFirstJsonValue } from './go-json';
 import { monotonicNs } from './go-time';
 import { JSON_BARE, SseWriter, isRecord, openAiErrorBody, sendJson, sendOpenAiError, type Exchange } from './http-util';
 import { GoError } from './keep-alive';
-import { normaliseModelName, parseModelName } from './model-catalog';
+import { normaliseModelName, parseModelName } from './model-names';
 import { countPromptTokens } from './reply';
+import { toolsOf } from './tool-calls';
 import type { Fault } from './types';
 
 /** Message content may be a string or an array of typed parts; only text parts matter here. */
@@ -21,6 +23,11 @@ function contentText(content: unknown): string {
       .join('');
   }
   return '';
+}
+
+/** Image parts (`image_url` data URIs) of a message's content. */
+function imageParts(content: unknown): number {
+  return Array.isArray(content) ? content.filter((part) => isRecord(part) && part['type'] === 'image_url').length : 0;
 }
 
 function responseFormat(value: unknown): Format | undefined {
@@ -57,7 +64,11 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
     throw err;
   }
   if (raw !== null && !isRecord(raw)) {
-    sendOpenAiError(res, 400, `json: cannot unmarshal ${jsonKind(raw)} into Go value of type openai.ChatCompletionRequest`);
+    sendOpenAiError(
+      res,
+      400,
+      `json: cannot unmarshal ${jsonKind(raw)} into Go value of type openai.ChatCompletionRequest`,
+    );
     return;
   }
   const body = raw ?? {};
@@ -81,6 +92,19 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
     role: typeof m['role'] === 'string' ? m['role'].toLowerCase() : '',
     content: contentText(m['content']),
   }));
+  const images = rawMessages.filter(isRecord).reduce((sum, m) => sum + imageParts(m['content']), 0);
+  const tools = toolsOf(body);
+  const wanted: Capability[] = [
+    'completion',
+    ...(tools.length > 0 ? ['tools' as const] : []),
+    ...(images > 0 ? ['vision' as const] : []),
+  ];
+  const missing = missingCapabilities(local.info.capabilities, wanted);
+  if (missing.length > 0) {
+    // The middleware turns the native handler's error into OpenAI's shape, text unchanged.
+    sendOpenAiError(res, 400, capabilityErrorText('chat', model, local.info.fullName, missing));
+    return;
+  }
   const stream = body['stream'] === true;
   const maxTokens = typeof body['max_tokens'] === 'number' ? body['max_tokens'] : undefined;
   const streamOptions = body['stream_options'];
@@ -92,8 +116,17 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
   const readyNs = monotonicNs();
   try {
     const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    const completion = compose(ctx, { endpoint: 'openai-chat', model, prompt: lastUser, messages, body }, responseFormat(body['response_format']), maxTokens, fault);
-    const promptTokens = countPromptTokens(messages.map((m) => m.content), 4);
+    const completion = compose(
+      ctx,
+      { endpoint: 'openai-chat', model, prompt: lastUser, messages, images, tools, toolResults: [], body },
+      responseFormat(body['response_format']),
+      maxTokens,
+      fault,
+    );
+    const promptTokens = countPromptTokens(
+      messages.map((m) => m.content),
+      4,
+    );
     const timeline = { readyNs, generationStartNs: monotonicNs() };
     const id = `chatcmpl-${Math.floor(Math.random() * 999)}`;
     const created = Math.floor(Date.now() / 1000);
@@ -115,7 +148,11 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
       writer.send({ ...header, choices: [{ index: 0, delta: {}, finish_reason: completion.doneReason }] });
       if (includeUsage) {
         const metrics = metricsFor(ex, timeline, promptTokens, completion.tokens.length);
-        const usage = { prompt_tokens: metrics.prompt_eval_count, completion_tokens: metrics.eval_count, total_tokens: metrics.prompt_eval_count + metrics.eval_count };
+        const usage = {
+          prompt_tokens: metrics.prompt_eval_count,
+          completion_tokens: metrics.eval_count,
+          total_tokens: metrics.prompt_eval_count + metrics.eval_count,
+        };
         writer.send({ ...header, choices: [], usage });
       }
       writer.done();
@@ -142,7 +179,11 @@ export async function handleOpenAiChat(ctx: EmulatorContext, ex: Exchange, fault
         model,
         system_fingerprint: 'fp_ollama',
         choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: completion.doneReason }],
-        usage: { prompt_tokens: metrics.prompt_eval_count, completion_tokens: metrics.eval_count, total_tokens: metrics.prompt_eval_count + metrics.eval_count },
+        usage: {
+          prompt_tokens: metrics.prompt_eval_count,
+          completion_tokens: metrics.eval_count,
+          total_tokens: metrics.prompt_eval_count + metrics.eval_count,
+        },
       },
       JSON_BARE,
     );

@@ -13,14 +13,15 @@ export function countPromptTokens(parts: readonly string[], perPartOverhead: num
 
 const SNIPPET_LENGTH = 60;
 
-/** A deterministic reply that quotes the start of the user's last message. */
-export function defaultReplyText(lastUserText: string): string {
+/** A deterministic reply that quotes the start of the user's last message and counts its images. */
+export function defaultReplyText(lastUserText: string, images = 0): string {
+  const seen = images === 0 ? '' : ` I can see ${images} ${images === 1 ? 'image' : 'images'}.`;
   const snippet = lastUserText.replace(/\s+/g, ' ').trim().slice(0, SNIPPET_LENGTH).trim();
   if (snippet === '') {
-    return 'Hello! I am a local model served by the Ollama emulator. How can I help you today?';
+    return `Hello!${seen} I am a local model served by the Ollama emulator. How can I help you today?`;
   }
   const sentence = /[.!?]$/.test(snippet) ? snippet : `${snippet}.`;
-  return `Echo: ${sentence} This is a deterministic reply from the Ollama emulator.`;
+  return `Echo: ${sentence}${seen} This is a deterministic reply from the Ollama emulator.`;
 }
 
 /** Text that a model ignoring its schema might produce: prose around truncated JSON. */

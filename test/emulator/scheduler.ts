@@ -5,7 +5,8 @@
  */
 import { FOREVER_NS, NS_PER_MS } from './keep-alive';
 import { nowNs } from './go-time';
-import { modelKey, type ResolvedModel } from './model-catalog';
+import { modelKey } from './model-names';
+import type { ResolvedModel } from './model-registry';
 import { Condition, type TimerSet } from './timers';
 
 /** setTimeout's limit; longer keep-alives simply never expire within a test run. */
@@ -60,7 +61,10 @@ export class Scheduler {
    * as needed, then takes a slot. Rejects when `signal` aborts; a load nobody waits for any more is
    * abandoned.
    */
-  async acquire(info: ResolvedModel, request: { keepAliveNs?: bigint; numCtx: number; signal: AbortSignal }): Promise<Lease> {
+  async acquire(
+    info: ResolvedModel,
+    request: { keepAliveNs?: bigint; numCtx: number; signal: AbortSignal },
+  ): Promise<Lease> {
     const key = modelKey(info.name);
     let cold = false;
     for (;;) {
@@ -196,7 +200,13 @@ export class Scheduler {
 
   /** A loaded runner that nobody is about to use starts its countdown at once. */
   private settleIdle(runner: Runner): void {
-    if (runner.state === 'ready' && runner.refCount === 0 && runner.waiters === 0 && runner.expiryTimer === undefined && this.isCurrent(runner)) {
+    if (
+      runner.state === 'ready' &&
+      runner.refCount === 0 &&
+      runner.waiters === 0 &&
+      runner.expiryTimer === undefined &&
+      this.isCurrent(runner)
+    ) {
       this.startCountdown(runner);
     }
   }

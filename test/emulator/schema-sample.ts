@@ -21,7 +21,10 @@ function resolveRef(ref: string, root: unknown): unknown {
     return {};
   }
   let node: unknown = root;
-  for (const raw of ref.slice(1).split('/').filter((part) => part !== '')) {
+  for (const raw of ref
+    .slice(1)
+    .split('/')
+    .filter((part) => part !== '')) {
     const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
     if (!isSchema(node)) {
       return {};
@@ -107,7 +110,13 @@ function sampleNumber(schema: Schema, integer: boolean, index: number): number {
   } else if (hi !== undefined && integer) {
     hi = Math.floor(hi);
   }
-  if (!integer && lo !== undefined && hi !== undefined && exclusiveMinimum !== undefined && exclusiveMaximum !== undefined) {
+  if (
+    !integer &&
+    lo !== undefined &&
+    hi !== undefined &&
+    exclusiveMinimum !== undefined &&
+    exclusiveMaximum !== undefined
+  ) {
     // Two exclusive bounds can be closer than one step: the midpoint is always inside.
     return (exclusiveMinimum + exclusiveMaximum) / 2;
   }
@@ -139,7 +148,7 @@ function sampleArray(schema: Schema, root: unknown, depth: number, name: string)
   count = Math.max(count, Math.min(prefix.length, maxItems ?? prefix.length));
   const out: unknown[] = [];
   for (let i = 0; i < count; i++) {
-    const itemSchema = i < prefix.length ? prefix[i] : Array.isArray(items) ? items[i] ?? {} : items ?? {};
+    const itemSchema = i < prefix.length ? prefix[i] : Array.isArray(items) ? (items[i] ?? {}) : (items ?? {});
     out.push(sample(itemSchema, root, depth + 1, name, i));
   }
   return out;

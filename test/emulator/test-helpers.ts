@@ -1,15 +1,6 @@
-/** Small HTTP helpers for tests that talk to an Ollama-protocol server over real sockets. */
+/** Helpers for tests of the Ollama protocol: NDJSON bodies, streamed lines and Go timestamps. */
 
 export type Json = Record<string, unknown>;
-
-export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    ...init,
-  });
-}
 
 /** Splits an NDJSON body into parsed objects; fails on a line that is not JSON or a missing final newline. */
 export function parseNdjson(text: string): Json[] {
@@ -20,19 +11,6 @@ export function parseNdjson(text: string): Json[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Json);
-}
-
-/** Parses an SSE body into its `data:` payloads (raw strings). */
-export function parseSse(text: string): string[] {
-  return text
-    .split('\n\n')
-    .filter((event) => event !== '')
-    .map((event) => {
-      if (!event.startsWith('data: ')) {
-        throw new Error(`not an SSE data event: ${JSON.stringify(event)}`);
-      }
-      return event.slice('data: '.length);
-    });
 }
 
 /** Reads a streamed body line by line as it arrives. */
@@ -71,20 +49,6 @@ export class LineReader {
   }
 }
 
-/** Polls `condition` until it holds, failing with `description` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, description: string, timeoutMs = 10_000, intervalMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) {
-      return;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /** Resolves to 'timeout' if `promise` has not settled within `ms`. */
 export async function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
@@ -111,4 +75,96 @@ export function parseRfc3339(value: string): number {
   }
   const millis = (match[2] ?? '').slice(0, 3).padEnd(3, '0');
   return Date.parse(`${match[1]}.${millis}${match[3]}`);
+}
+
+/**
+ * What keeps `value` from satisfying `schema`, for the JSON-schema subset models are asked for
+ * (type, properties, required, additionalProperties: false, enum, const, items, minItems, maxItems,
+ * minimum, maximum, minLength, maxLength, anyOf, oneOf, allOf). Empty when it conforms.
+ */
+export function schemaViolations(value: unknown, schema: unknown, path = '$'): string[] {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    return [];
+  }
+  const s = schema as Record<string, unknown>;
+  const out: string[] = [];
+  const fail = (why: string): void => {
+    out.push(`${path}: ${why} (got ${JSON.stringify(value)})`);
+  };
+  const types = typeof s['type'] === 'string' ? [s['type']] : Array.isArray(s['type']) ? (s['type'] as string[]) : [];
+  const typeOf = (v: unknown): string[] => {
+    if (v === null) {
+      return ['null'];
+    }
+    if (Array.isArray(v)) {
+      return ['array'];
+    }
+    if (typeof v === 'number') {
+      return Number.isInteger(v) ? ['integer', 'number'] : ['number'];
+    }
+    return [typeof v];
+  };
+  if (types.length > 0 && !typeOf(value).some((t) => types.includes(t))) {
+    fail(`not of type ${types.join('|')}`);
+    return out;
+  }
+  if (Array.isArray(s['enum']) && !s['enum'].some((e) => JSON.stringify(e) === JSON.stringify(value))) {
+    fail(`not one of ${JSON.stringify(s['enum'])}`);
+  }
+  if ('const' in s && JSON.stringify(s['const']) !== JSON.stringify(value)) {
+    fail(`not ${JSON.stringify(s['const'])}`);
+  }
+  if (typeof value === 'number') {
+    if (typeof s['minimum'] === 'number' && value < s['minimum']) {
+      fail(`below ${s['minimum']}`);
+    }
+    if (typeof s['maximum'] === 'number' && value > s['maximum']) {
+      fail(`above ${s['maximum']}`);
+    }
+  }
+  if (typeof value === 'string') {
+    if (typeof s['minLength'] === 'number' && value.length < s['minLength']) {
+      fail(`shorter than ${s['minLength']}`);
+    }
+    if (typeof s['maxLength'] === 'number' && value.length > s['maxLength']) {
+      fail(`longer than ${s['maxLength']}`);
+    }
+  }
+  if (Array.isArray(value)) {
+    if (typeof s['minItems'] === 'number' && value.length < s['minItems']) {
+      fail(`fewer than ${s['minItems']} items`);
+    }
+    if (typeof s['maxItems'] === 'number' && value.length > s['maxItems']) {
+      fail(`more than ${s['maxItems']} items`);
+    }
+    value.forEach((item, i) => out.push(...schemaViolations(item, s['items'], `${path}[${i}]`)));
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const object = value as Record<string, unknown>;
+    const properties = (s['properties'] ?? {}) as Record<string, unknown>;
+    for (const key of Array.isArray(s['required']) ? (s['required'] as string[]) : []) {
+      if (!(key in object)) {
+        fail(`missing required ${key}`);
+      }
+    }
+    for (const [key, item] of Object.entries(object)) {
+      if (key in properties) {
+        out.push(...schemaViolations(item, properties[key], `${path}.${key}`));
+      } else if (s['additionalProperties'] === false) {
+        fail(`has unexpected ${key}`);
+      }
+    }
+  }
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const options = s[key];
+    if (Array.isArray(options) && !options.some((option) => schemaViolations(value, option, path).length === 0)) {
+      fail(`matches none of ${key}`);
+    }
+  }
+  if (Array.isArray(s['allOf'])) {
+    for (const part of s['allOf']) {
+      out.push(...schemaViolations(value, part, path));
+    }
+  }
+  return out;
 }

@@ -20,10 +20,13 @@ export class TimerSet {
 
   /** Runs `fn` after `ms`. */
   set(fn: () => void, ms: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     timer.unref();
     this.timers.set(timer, undefined);
     return timer;
@@ -47,11 +50,14 @@ export class TimerSet {
         this.clear(timer);
         reject(abortReason(signal));
       };
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       timer.unref();
       this.timers.set(timer, () => {
         signal.removeEventListener('abort', onAbort);

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { parseOllamaHost } from '../emulator/ollama-host';
-import { LineReader, parseRfc3339, postJson, settlesWithin, waitFor, type Json } from '../emulator/test-helpers';
+import { LineReader, parseRfc3339, settlesWithin, type Json } from '../emulator/test-helpers';
+import { eventually } from '../support/eventually';
+import { postJson } from '../support/http';
 
 jest.setTimeout(60_000);
 
@@ -29,7 +31,11 @@ const spawned: FakeServer[] = [];
 let home: string;
 
 function spawnFake(env: Record<string, string | undefined>, args: string[] = ['serve']): FakeServer {
-  const fullEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, FAKE_OLLAMA_HEARTBEAT_MS: '200' };
+  const fullEnv: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: home,
+    FAKE_OLLAMA_HEARTBEAT_MS: '200',
+  };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) {
       delete fullEnv[key];
@@ -89,20 +95,13 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-async function waitForOutput(read: () => string, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-  let match: RegExpMatchArray | null = null;
-  await waitFor(
-    () => {
-      match = pattern.exec(read());
-      return match !== null;
-    },
-    what,
-    timeoutMs,
-  );
-  if (match === null) {
-    throw new Error(`no match for ${what}`);
-  }
-  return match;
+async function waitForOutput(
+  read: () => string,
+  pattern: RegExp,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<RegExpMatchArray> {
+  return eventually(what, () => pattern.exec(read()), timeoutMs);
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -116,13 +115,19 @@ async function answers(url: string): Promise<boolean> {
 }
 
 async function waitForReady(url: string): Promise<void> {
-  await waitFor(() => answers(url), `${url} to answer /api/version`, 20_000, 50);
+  await eventually(`${url} to answer /api/version`, () => answers(url), { timeoutMs: 20_000, intervalMs: 50 });
 }
 
 /** Starts `ollama serve` on an ephemeral loopback port and waits until it answers. */
-async function startFake(env: Record<string, string | undefined> = {}): Promise<{ server: FakeServer; url: string; runnerPid: number }> {
+async function startFake(
+  env: Record<string, string | undefined> = {},
+): Promise<{ server: FakeServer; url: string; runnerPid: number }> {
   const server = spawnFake({ OLLAMA_HOST: '127.0.0.1:0', ...env });
-  const [, port] = await waitForOutput(server.stderr, /Listening on 127\.0\.0\.1:(\d+) \(version/, 'the Listening on line');
+  const [, port] = await waitForOutput(
+    server.stderr,
+    /Listening on 127\.0\.0\.1:(\d+) \(version/,
+    'the Listening on line',
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(url);
   const [, runnerPid] = await waitForOutput(server.stderr, /msg="starting runner" pid=(\d+)/, 'the runner pid');
@@ -159,7 +164,9 @@ describe('fake ollama executable', () => {
     expect(await (await fetch(`${url}/`)).text()).toBe('Ollama is running');
     const stderr = server.stderr();
     expect(stderr).toContain(`msg="Listening on 127.0.0.1:${port} (version 0.33.0)"`);
-    expect(stderr).toMatch(/^time=\S+ level=INFO source=routes\.go:\d+ msg="server config" env="map\[.*OLLAMA_HOST:http:\/\/127\.0\.0\.1:\d+ OLLAMA_KEEP_ALIVE:5m0s .*\]"$/m);
+    expect(stderr).toMatch(
+      /^time=\S+ level=INFO source=routes\.go:\d+ msg="server config" env="map\[.*OLLAMA_HOST:http:\/\/127\.0\.0\.1:\d+ OLLAMA_KEEP_ALIVE:5m0s .*\]"$/m,
+    );
 
     const [, pidText] = await waitForOutput(server.stderr, /msg="starting runner" pid=(\d+)/, 'the runner pid');
     const runnerPid = Number(pidText);
@@ -169,18 +176,31 @@ describe('fake ollama executable', () => {
     expect(cmdline).toEqual(expect.arrayContaining(['--model', '--port']));
     expect(cmdline.some((arg) => arg.endsWith('runner.js'))).toBe(true);
 
-    const chat = (await (await postJson(`${url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'hi' }] })).json()) as Json;
+    const chat = (await (
+      await postJson(`${url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+    ).json()) as Json;
     expect(chat).toMatchObject({ done: true, done_reason: 'stop' });
-    await waitForOutput(server.stdout, /\[GIN\] .* \| 200 \| .* \| +127\.0\.0\.1 \| POST +"\/api\/chat"/, 'the gin access line');
+    await waitForOutput(
+      server.stdout,
+      /\[GIN\] .* \| 200 \| .* \| +127\.0\.0\.1 \| POST +"\/api\/chat"/,
+      'the gin access line',
+    );
 
     process.kill(server.pid, 'SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
-    await waitFor(() => !isAlive(runnerPid), 'the runner to be gone', 5_000);
+    await eventually('the runner to be gone', () => !isAlive(runnerPid), 5_000);
   });
 
   it('exits 0 on SIGINT, cutting open streams, and ignores a second signal', async () => {
     const { server, url, runnerPid } = await startFake({ FAKE_OLLAMA_TOKEN_DELAY_MS: '200' });
-    const res = await postJson(`${url}/api/chat`, { model: 'llama3.1', messages: [{ role: 'user', content: 'tell me a long story' }] });
+    const res = await postJson(`${url}/api/chat`, {
+      model: 'llama3.1',
+      messages: [{ role: 'user', content: 'tell me a long story' }],
+    });
     const reader = LineReader.of(res);
     expect(JSON.parse((await reader.next()) ?? '')).toMatchObject({ done: false });
 
@@ -203,13 +223,17 @@ describe('fake ollama executable', () => {
 
   it('binds an ephemeral port on every interface for OLLAMA_HOST=:0 and names it in the Listening line', async () => {
     const server = spawnFake({ OLLAMA_HOST: ':0' });
-    const [, address, port] = await waitForOutput(server.stderr, /Listening on (\[::\]|0\.0\.0\.0):(\d+) \(version 0\.33\.0\)/, 'the Listening on line');
+    const [, address, port] = await waitForOutput(
+      server.stderr,
+      /Listening on (\[::\]|0\.0\.0\.0):(\d+) \(version 0\.33\.0\)/,
+      'the Listening on line',
+    );
     expect(['[::]', '0.0.0.0']).toContain(address);
     await waitForReady(`http://127.0.0.1:${port}`);
     expect(server.stderr()).toContain('OLLAMA_HOST:http://:0');
   });
 
-  it('exits 1 with Go\'s bind error when the port is taken, before starting a runner', async () => {
+  it("exits 1 with Go's bind error when the port is taken, before starting a runner", async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
@@ -227,7 +251,10 @@ describe('fake ollama executable', () => {
   });
 
   it('dies of a broken output pipe with FAKE_OLLAMA_DIE_ON_EPIPE=1 and leaves its runner orphaned', async () => {
-    const { server, url, runnerPid } = await startFake({ FAKE_OLLAMA_DIE_ON_EPIPE: '1', FAKE_OLLAMA_HEARTBEAT_MS: '100' });
+    const { server, url, runnerPid } = await startFake({
+      FAKE_OLLAMA_DIE_ON_EPIPE: '1',
+      FAKE_OLLAMA_HEARTBEAT_MS: '100',
+    });
     expect(isAlive(runnerPid)).toBe(true);
     server.child.stdout.destroy();
     server.child.stderr.destroy();
@@ -263,7 +290,7 @@ describe('fake ollama executable', () => {
 
     process.kill(-server.pid, 'SIGKILL');
     expect(await server.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    await waitFor(() => !isAlive(runnerPid), 'the runner to die with its group', 5_000);
+    await eventually('the runner to die with its group', () => !isAlive(runnerPid), 5_000);
   });
 
   it('refuses to start without HOME', async () => {
@@ -290,12 +317,18 @@ describe('fake ollama executable', () => {
   });
 
   it('takes its models, load time and keep-alive from the environment', async () => {
-    const { server, url } = await startFake({ FAKE_OLLAMA_MODELS: 'qwen2.5:0.5b, llama3.2', FAKE_OLLAMA_LOAD_MS: '300', OLLAMA_KEEP_ALIVE: '-1' });
+    const { server, url } = await startFake({
+      FAKE_OLLAMA_MODELS: 'qwen2.5:0.5b, llama3.2',
+      FAKE_OLLAMA_LOAD_MS: '300',
+      OLLAMA_KEEP_ALIVE: '-1',
+    });
     const tags = (await (await fetch(`${url}/api/tags`)).json()) as { models: Json[] };
     expect(tags.models.map((m) => m['name'])).toEqual(['qwen2.5:0.5b', 'llama3.2:latest']);
     expect(server.stderr()).toContain('OLLAMA_KEEP_ALIVE:2562047h47m16.854775807s');
 
-    const reply = (await (await postJson(`${url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })).json()) as Json;
+    const reply = (await (
+      await postJson(`${url}/api/generate`, { model: 'qwen2.5:0.5b', prompt: 'x', stream: false })
+    ).json()) as Json;
     expect(reply['load_duration']).toBeGreaterThanOrEqual(300_000_000);
     const ps = (await (await fetch(`${url}/api/ps`)).json()) as { models: Json[] };
     expect(new Date(parseRfc3339(ps.models[0]?.['expires_at'] as string)).getUTCFullYear()).toBeGreaterThan(2300);
@@ -317,12 +350,56 @@ describe('fake ollama executable', () => {
     expect(busy.status).toBe(503);
     expect(await busy.json()).toEqual({ error: 'server busy, please try again.  maximum pending requests exceeded' });
 
-    expect((await postJson(`${url}/__emulator/configure`, { replyText: 'configured', tokenDelayMs: 0 })).status).toBe(200);
-    const ok = (await (await postJson(`${url}/api/chat`, { model: 'llama3.1', stream: false, messages: [{ role: 'user', content: 'x' }] })).json()) as Json;
+    expect((await postJson(`${url}/__emulator/configure`, { replyText: 'configured', tokenDelayMs: 0 })).status).toBe(
+      200,
+    );
+    const ok = (await (
+      await postJson(`${url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        messages: [{ role: 'user', content: 'x' }],
+      })
+    ).json()) as Json;
     expect(ok['message']).toEqual({ role: 'assistant', content: 'configured' });
 
     const stats = (await (await fetch(`${url}/__emulator/stats`)).json()) as Json;
     expect(stats).toMatchObject({ requests: { chat: 2 }, loads: 1, inFlight: 0 });
+  });
+  it('serves embedding and vision models with their capabilities, and tool calls steered over the control API', async () => {
+    const { url } = await startFake({ FAKE_OLLAMA_MODELS: 'llama3.1,nomic-embed-text,llava' });
+    const show = (await (await postJson(`${url}/api/show`, { model: 'nomic-embed-text' })).json()) as Json;
+    expect(show['capabilities']).toEqual(['embedding']);
+    const embed = (await (
+      await postJson(`${url}/api/embed`, { model: 'nomic-embed-text', input: ['a', 'b'] })
+    ).json()) as {
+      embeddings: number[][];
+    };
+    expect(embed.embeddings.map((v) => v.length)).toEqual([768, 768]);
+    const refused = await postJson(`${url}/api/chat`, { model: 'nomic-embed-text', messages: [] });
+    expect(await refused.json()).toEqual({ error: '"nomic-embed-text" does not support chat' });
+
+    const added = await postJson(`${url}/__emulator/models`, { name: 'tool-less:1b', capabilities: ['completion'] });
+    expect(added.status).toBe(200);
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
+    const noTools = await postJson(`${url}/api/chat`, { model: 'tool-less:1b', messages: [], tools });
+    expect(await noTools.json()).toEqual({ error: 'registry.ollama.ai/library/tool-less:1b does not support tools' });
+
+    await postJson(`${url}/__emulator/configure`, {
+      toolCalls: { calls: [{ name: 'lookup', arguments: { q: 'x' } }] },
+    });
+    const call = (await (
+      await postJson(`${url}/api/chat`, {
+        model: 'llama3.1',
+        stream: false,
+        tools,
+        messages: [{ role: 'user', content: 'look it up' }],
+      })
+    ).json()) as { message: { tool_calls: Json[] } };
+    expect(call.message.tool_calls).toEqual([
+      { id: expect.stringMatching(/^call_/), function: { index: 0, name: 'lookup', arguments: { q: 'x' } } },
+    ]);
+    const requests = (await (await fetch(`${url}/__emulator/requests?endpoint=embed`)).json()) as { requests: Json[] };
+    expect(requests.requests).toEqual([expect.objectContaining({ model: 'nomic-embed-text', status: 200 })]);
   });
 });
 
@@ -344,7 +421,11 @@ describe('OLLAMA_HOST rules', () => {
     ['  127.0.0.1:7001  ', '127.0.0.1', 7001],
   ])('reads %j as host %j port %d', (raw, host, port) => {
     const parsed = parseOllamaHost(raw);
-    expect({ host: parsed.host, port: parsed.port, warning: parsed.warning }).toEqual({ host, port, warning: undefined });
+    expect({ host: parsed.host, port: parsed.port, warning: parsed.warning }).toEqual({
+      host,
+      port,
+      warning: undefined,
+    });
   });
 
   it('falls back to the default port with a warning for an invalid port', () => {

@@ -3,6 +3,10 @@ import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { eventually } from './eventually';
+
+export { eventually } from './eventually';
+
 const ROOT = join(__dirname, '..', '..');
 
 /** A log record of the service (pino JSON), or `{ msg: <line> }` for a line that is not JSON. */
@@ -45,25 +49,6 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** Polls `condition` every 50 ms until it is truthy and resolves with it; rejects with `what` after `timeoutMs`. */
-export async function eventually<T>(
-  condition: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
