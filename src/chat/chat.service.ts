@@ -117,6 +117,9 @@ export class ChatService {
             }
             break;
           }
+          case 'tool_calls':
+            // `/chat` offers the model no tools, so it has none to call.
+            break;
         }
       }
       if (!finished) {

@@ -19,11 +19,15 @@ import {
   LlmChatResult,
   LlmEmbedRequest,
   LlmEmbedResult,
+  LlmForwardRequest,
+  LlmForwardResponse,
   LlmStreamEvent,
   ModelCapability,
 } from './llm.types';
 import { ModelRegistry } from './models/model-registry';
-import { deferred, relayStream, withQueueTime } from './stream-relay';
+import { ServiceUnavailableError } from '../common/errors';
+import { NdjsonTail } from './ollama/ndjson-tail';
+import { deferred, relay, relayStream, withQueueTime } from './stream-relay';
 import { UpstreamErrors } from './upstream-errors';
 
 /**
@@ -111,7 +115,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
   }
 
   async chat(request: LlmChatRequest, options: LlmCallOptions): Promise<LlmChatResult> {
-    const model = this.registry.resolve(request.model, requiredCapability(request));
+    const model = this.resolveChat(request);
     const call = await this.admission.admit(model, options);
     try {
       const result = await call.backend.policy.execute(
@@ -127,7 +131,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
   }
 
   async stream(request: LlmChatRequest, options: LlmCallOptions): Promise<AsyncIterable<LlmStreamEvent>> {
-    const model = this.registry.resolve(request.model, requiredCapability(request));
+    const model = this.resolveChat(request);
     const call = await this.admission.admit(model, options);
     const streamEnd = deferred();
     try {
@@ -160,6 +164,55 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     } catch (error) {
       throw this.admission.fail(error, call, false);
     }
+  }
+
+  async forward(request: LlmForwardRequest, options: LlmCallOptions): Promise<LlmForwardResponse> {
+    const idle = { idleTimeoutMs: this.ollama.timeoutMs };
+    if (request.model === undefined) {
+      const backend = this.pool.anyUp();
+      if (backend === undefined) {
+        throw new ServiceUnavailableError('Ollama is not answering; retry shortly', 'ollama_unreachable', 5);
+      }
+      try {
+        return await backend.client.forward(request, idle);
+      } catch (error) {
+        throw this.errors.mapControl(error);
+      }
+    }
+    const model = this.registry.resolve(request.model);
+    const call = await this.admission.admit(model, options);
+    const streamEnd = deferred();
+    try {
+      const answer = await call.backend.policy.execute(
+        (signal) => call.backend.client.forward(request, { ...idle, signal }),
+        call.signal,
+        () => streamEnd.promise,
+      );
+      const tail = new NdjsonTail();
+      const context = { errors: this.errors, metrics: this.metrics, unclaimedTimeoutMs: this.ollama.timeoutMs };
+      const body = relay(answer.body, call, streamEnd, context, {
+        isLast: () => false,
+        map: (chunk: Buffer) => tail.keep(chunk),
+        onEnd: () => this.metrics.tokens(tail.usage()),
+      });
+      return {
+        status: answer.status,
+        ...(answer.contentType !== undefined && { contentType: answer.contentType }),
+        body,
+      };
+    } catch (error) {
+      throw this.admission.fail(error, call, false);
+    }
+  }
+
+  /** The served model a chat asks for, checked for every capability the request needs. */
+  private resolveChat(request: LlmChatRequest): string {
+    const [first, ...more] = requiredCapabilities(request);
+    const model = this.registry.resolve(request.model, first);
+    for (const capability of more) {
+      this.registry.resolve(model, capability);
+    }
+    return model;
   }
 
   drain(gracePeriodMs: number): Promise<void> {
@@ -195,7 +248,14 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
   }
 }
 
-/** What a chat request needs of its model. */
-function requiredCapability(_request: LlmChatRequest): ModelCapability {
-  return 'completion';
+/** What a chat request needs of its model: completion, and tools or vision when it sends them. */
+function requiredCapabilities(request: LlmChatRequest): ModelCapability[] {
+  const needs: ModelCapability[] = ['completion'];
+  if (request.tools !== undefined && request.tools.length > 0) {
+    needs.push('tools');
+  }
+  if (request.messages.some((message) => message.images !== undefined && message.images.length > 0)) {
+    needs.push('vision');
+  }
+  return needs;
 }

@@ -4,6 +4,8 @@ import type {
   LlmChatResult,
   LlmEmbedRequest,
   LlmEmbedResult,
+  LlmForwardRequest,
+  LlmForwardResponse,
   LlmState,
   LlmStreamEvent,
   ModelCapability,
@@ -75,6 +77,14 @@ export abstract class Llm {
 
   /** Embeddings of every input, in order, from a model with the `embedding` capability. */
   abstract embed(request: LlmEmbedRequest, options: LlmCallOptions): Promise<LlmEmbedResult>;
+
+  /**
+   * Relays a call of Ollama's own API. An inference call (one with `model`) is admitted, routed,
+   * retried before its first byte, guarded by the circuit breaker, bounded by OLLAMA_TIMEOUT (between
+   * chunks) and counted like every other; a control call goes to a server that answers. Ollama's own
+   * 4xx answers come back as answers; its failures throw as for `chat`.
+   */
+  abstract forward(request: LlmForwardRequest, options: LlmCallOptions): Promise<LlmForwardResponse>;
 
   /** A snapshot for health checks; makes no network call. */
   abstract status(): LlmStatus;

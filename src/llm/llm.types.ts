@@ -1,7 +1,26 @@
 /** What feature modules hand to the `Llm` port: Ollama's chat request, less what the gateway decides. */
 export interface LlmMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Base64 images (no `data:` prefix) for a model with the `vision` capability. */
+  images?: string[];
+  /** On an assistant message: the tool calls it made. */
+  toolCalls?: LlmToolCall[];
+  /** On a tool message: the name of the tool whose result this is. */
+  toolName?: string;
+}
+
+/** A function the model may call: its name, what it does, and a JSON schema (an object) of its arguments. */
+export interface LlmTool {
+  name: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+}
+
+/** A call of a tool as the model made it; `arguments` is an object, as Ollama gives it. */
+export interface LlmToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 export interface LlmOptions {
@@ -19,6 +38,8 @@ export interface LlmChatRequest {
   options?: LlmOptions;
   /** Ollama structured outputs: `'json'` or a JSON schema object. */
   format?: 'json' | Record<string, unknown>;
+  /** Tools the model may call (needs the `tools` capability). */
+  tools?: LlmTool[];
 }
 
 export interface LlmEmbedRequest {
@@ -34,6 +55,27 @@ export interface LlmEmbedResult {
   model: string;
   embeddings: number[][];
   promptTokens: number;
+}
+
+/** A call of Ollama's own API, relayed as it is (the gateway's `/api/*`). */
+export interface LlmForwardRequest {
+  /**
+   * The served model (its configured name) of an inference call: it is admitted, routed and guarded
+   * like every other. Absent for the control paths (`/api/version`, `/api/tags`, `/api/ps`, `/api/show`).
+   */
+  model?: string;
+  method: 'GET' | 'POST';
+  path: string;
+  /** Sent as JSON. */
+  body?: unknown;
+}
+
+/** Ollama's answer, relayed: its status and content type, and its body's bytes as they come. */
+export interface LlmForwardResponse {
+  status: number;
+  contentType?: string;
+  /** Reading to the end, or leaving early, ends the call (leaving early aborts Ollama's generation). */
+  body: AsyncIterable<Buffer>;
 }
 
 export interface LlmCallOptions {
@@ -62,6 +104,8 @@ export type LlmDoneReason = 'stop' | 'length';
 
 export interface LlmChatResult {
   content: string;
+  /** Calls of the request's tools the model made instead of (or besides) answering; absent when none. */
+  toolCalls?: LlmToolCall[];
   /** The served model's configured name, whatever alias the request used. */
   model: string;
   doneReason: LlmDoneReason;
@@ -69,8 +113,14 @@ export interface LlmChatResult {
   timings: LlmTimings;
 }
 
-/** Events of a streamed chat: deltas, then exactly one `done`. Failures are thrown by the iterator. */
-export type LlmStreamEvent = { type: 'delta'; text: string } | { type: 'done'; result: Omit<LlmChatResult, 'content'> };
+/**
+ * Events of a streamed chat: text deltas and tool calls (Ollama sends all of a reply's calls in one
+ * chunk), then exactly one `done`. Failures are thrown by the iterator.
+ */
+export type LlmStreamEvent =
+  | { type: 'delta'; text: string }
+  | { type: 'tool_calls'; calls: LlmToolCall[] }
+  | { type: 'done'; result: Omit<LlmChatResult, 'content' | 'toolCalls'> };
 
 /** Lifecycle of a served model, as `/health/llm` reports it. */
 export type LlmState = 'starting' | 'pulling' | 'loading' | 'ready' | 'degraded';

@@ -32,19 +32,29 @@ export interface RelayContext {
   unclaimedTimeoutMs: number;
 }
 
+/** How one kind of stream is relayed. */
+export interface RelayShape<I, O> {
+  /** What the caller gets for one upstream item; `undefined` for nothing. */
+  map(item: I): O | undefined;
+  /** Whether `item` completes the answer (the stream counts as a success from there). */
+  isLast(item: I): boolean;
+  /** Called when the upstream ended by itself, without error. */
+  onEnd?(): void;
+}
+
 /**
- * The caller's side of a streamed call: Ollama's events with the call's queue time added, timed (first
- * token) and counted (tokens), failures mapped to domain errors. `streamEnd` settles when the stream
- * ends, however it ends, so that the circuit breaker can judge the whole stream. A stream that nobody
- * starts reading within `unclaimedTimeoutMs`, or whose call is aborted before, is closed and its slot
- * given back.
+ * The caller's side of a streamed call: each upstream item mapped for the caller, timed (the first one
+ * is the first token) and failures mapped to domain errors. `streamEnd` settles when the stream ends,
+ * however it ends, so that the circuit breaker can judge the whole stream. A stream that nobody starts
+ * reading within `unclaimedTimeoutMs`, or whose call is aborted before, is closed and its slot given back.
  */
-export function relayStream(
-  upstream: AsyncGenerator<OllamaStreamEvent>,
+export function relay<I, O>(
+  upstream: AsyncGenerator<I>,
   call: InferenceCall,
   streamEnd: Deferred,
   context: RelayContext,
-): AsyncIterable<LlmStreamEvent> {
+  shape: RelayShape<I, O>,
+): AsyncIterable<O> {
   let phase: 'unclaimed' | 'claimed' | 'abandoned' = 'unclaimed';
   const abandon = (): void => {
     if (phase !== 'unclaimed') {
@@ -60,7 +70,7 @@ export function relayStream(
   const unclaimed = setTimeout(abandon, context.unclaimedTimeoutMs);
   call.signal.addEventListener('abort', abandon, { once: true });
 
-  async function* events(): AsyncGenerator<LlmStreamEvent> {
+  async function* items(): AsyncGenerator<O> {
     if (phase === 'unclaimed') {
       phase = 'claimed';
       clearTimeout(unclaimed);
@@ -70,25 +80,23 @@ export function relayStream(
       throw context.errors.map(new TaskCancelledError(), call, true);
     }
     let outcome: LlmOutcome = 'aborted';
-    let sawToken = false;
+    let sawFirst = false;
     try {
-      for await (const event of upstream) {
-        if (event.type === 'delta') {
-          if (!sawToken) {
-            sawToken = true;
-            context.metrics.firstToken(call);
-          }
-          yield event;
-        } else {
-          context.metrics.tokens(event.result.usage);
+      for await (const item of upstream) {
+        if (shape.isLast(item)) {
           outcome = 'success';
           streamEnd.resolve();
-          yield {
-            type: 'done',
-            result: { ...event.result, timings: withQueueTime(event.result.timings, call.queueMs) },
-          };
+        } else if (!sawFirst) {
+          sawFirst = true;
+          context.metrics.firstToken(call);
+        }
+        const out = shape.map(item);
+        if (out !== undefined) {
+          yield out;
         }
       }
+      outcome = 'success';
+      shape.onEnd?.();
     } catch (error) {
       const mapped = context.errors.map(error, call, true);
       outcome = outcomeOf(mapped);
@@ -100,7 +108,26 @@ export function relayStream(
       call.finish(outcome);
     }
   }
-  return events();
+  return items();
+}
+
+/** A streamed chat: Ollama's events, with the call's queue time added to the result and its tokens counted. */
+export function relayStream(
+  upstream: AsyncGenerator<OllamaStreamEvent>,
+  call: InferenceCall,
+  streamEnd: Deferred,
+  context: RelayContext,
+): AsyncIterable<LlmStreamEvent> {
+  return relay<OllamaStreamEvent, LlmStreamEvent>(upstream, call, streamEnd, context, {
+    isLast: (event) => event.type === 'done',
+    map: (event) => {
+      if (event.type !== 'done') {
+        return event;
+      }
+      context.metrics.tokens(event.result.usage);
+      return { type: 'done', result: { ...event.result, timings: withQueueTime(event.result.timings, call.queueMs) } };
+    },
+  });
 }
 
 /** Ollama's timings of a call, with the time it waited for a slot (milliseconds, two decimals). */

@@ -34,6 +34,27 @@ export class UpstreamErrors {
     return new ServiceUnavailableError(`${this.circuitMessage()}; retry in ${seconds} s`, 'circuit_open', seconds);
   }
 
+  /** The error to throw for a failed control call (one that concerns no model and holds no slot). */
+  mapControl(error: unknown): unknown {
+    if (!(error instanceof OllamaClientError)) {
+      return error;
+    }
+    switch (error.kind) {
+      case 'timeout':
+        return new UpstreamTimeoutError(`Ollama did not answer within ${this.timeoutMs / 1000} s (OLLAMA_TIMEOUT)`);
+      case 'unreachable':
+      case 'busy':
+        return new ServiceUnavailableError('Ollama is unreachable; retry shortly', 'ollama_unreachable', 5);
+      case 'aborted':
+        return new LlmCallAbortedError('the caller went away; the call was aborted');
+      case 'model_not_found':
+      case 'upstream':
+      case 'protocol':
+        this.logger.warn({ err: { message: error.message, detail: error.detail } }, 'Ollama failed a control call');
+        return new BadGatewayError('the model server failed to answer');
+    }
+  }
+
   /** The error to throw for `error`, which ended `call` before (`midStream` false) or after its first byte. */
   map(error: unknown, call: InferenceCall, midStream: boolean): unknown {
     if (call.abortedBy === 'shutdown') {

@@ -130,6 +130,8 @@ export class ChatCompletionsService {
               yield chunk({ content: event.text }, null);
             }
             break;
+          case 'tool_calls':
+            break;
           case 'done':
             done ??= event.result;
             break;

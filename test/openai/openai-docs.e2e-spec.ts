@@ -1,6 +1,6 @@
 import { Gateway, startGateway } from './gateway';
 
-const API_KEY = 'k1';
+const API_KEY = 'openai-key-0123456789abcdef';
 
 interface OpenApiDocument {
   info: { description: string };

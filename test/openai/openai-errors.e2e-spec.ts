@@ -3,7 +3,7 @@ import { MAX_HEADER_SIZE_BYTES, MAX_PARAM_LENGTH } from '../../src/security/serv
 import { onlyResponse, rawExchange } from '../security/support/raw-http';
 import { Gateway, MODEL, startGateway } from './gateway';
 
-const API_KEY = 'k1';
+const API_KEY = 'openai-key-0123456789abcdef';
 const BODY_LIMIT_BYTES = 4096;
 const HI = [{ role: 'user' as const, content: 'Hi' }];
 

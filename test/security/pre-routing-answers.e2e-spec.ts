@@ -7,7 +7,7 @@ import { RawResponse, onlyResponse, parseResponses, rawExchange } from './suppor
 import { VALID_CHAT, postJson } from './support/requests';
 import { SecuredApp, startSecuredApp } from './support/secured-app';
 
-const KEY = 'edge-key';
+const KEY = 'edge-key-0123456789abcdef';
 
 /** A short request timeout for these tests: Node checks them every 5 s (TIMEOUT_CHECK_INTERVAL_MS). */
 const SHORT_HEADERS_TIMEOUT_MS = 1_000;

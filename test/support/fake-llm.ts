@@ -5,6 +5,8 @@ import type {
   LlmChatResult,
   LlmEmbedRequest,
   LlmEmbedResult,
+  LlmForwardRequest,
+  LlmForwardResponse,
   LlmStreamEvent,
 } from '../../src/llm/llm.types';
 import { ModelRegistry } from '../../src/llm/models/model-registry';
@@ -125,6 +127,24 @@ export class FakeLlm extends Llm {
       throw this.embedResult;
     }
     return this.embedResult;
+  }
+
+  /** Answers of `forward`, by path; a path without one is a 404 in Ollama's words. */
+  forwardAnswers = new Map<string, { status: number; contentType?: string; chunks: string[] }>();
+  readonly forwardCalls: Array<{ request: LlmForwardRequest; options: LlmCallOptions }> = [];
+
+  async forward(request: LlmForwardRequest, options: LlmCallOptions): Promise<LlmForwardResponse> {
+    this.forwardCalls.push({ request, options });
+    const answer = this.forwardAnswers.get(request.path) ?? { status: 404, chunks: ['404 page not found'] };
+    return {
+      status: answer.status,
+      ...(answer.contentType !== undefined && { contentType: answer.contentType }),
+      body: (async function* () {
+        for (const chunk of answer.chunks) {
+          yield Buffer.from(chunk);
+        }
+      })(),
+    };
   }
 
   status(): LlmStatus {

@@ -55,6 +55,17 @@ export class BackendPool {
     );
   }
 
+  /** A backend whose server answers, for calls that concern no model; rotates like `pick`. */
+  anyUp(): Backend | undefined {
+    for (let step = 0; step < this.backends.length; step++) {
+      const backend = this.backends[(this.cursor + step) % this.backends.length];
+      if (backend.endpoint.isUp()) {
+        return backend;
+      }
+    }
+    return undefined;
+  }
+
   /** What `model` can do, from the first backend that has told. */
   capabilities(model: string): readonly string[] | undefined {
     for (const backend of this.backends) {

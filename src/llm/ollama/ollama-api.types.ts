@@ -96,10 +96,23 @@ export interface OllamaGenerateResponse extends OllamaMetrics {
   done_reason?: OllamaDoneReason;
 }
 
+export interface OllamaToolCall {
+  id?: string;
+  function: { index?: number; name: string; arguments: Record<string, unknown> };
+}
+
+export interface OllamaTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown> };
+}
+
 export interface OllamaChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
   thinking?: string;
+  images?: string[];
+  tool_calls?: OllamaToolCall[];
+  tool_name?: string;
 }
 
 export interface OllamaChatRequest {
@@ -110,6 +123,7 @@ export interface OllamaChatRequest {
   options?: OllamaOptions;
   format?: 'json' | Record<string, unknown>;
   think?: boolean;
+  tools?: OllamaTool[];
 }
 
 export interface OllamaChatChunk extends OllamaMetrics {

@@ -1,7 +1,17 @@
 import type { KeepAlive } from '../../config/duration';
-import type { LlmChatRequest, LlmChatResult, LlmEmbedRequest, LlmEmbedResult, LlmTimings } from '../llm.types';
+import type {
+  LlmChatRequest,
+  LlmChatResult,
+  LlmEmbedRequest,
+  LlmEmbedResult,
+  LlmForwardRequest,
+  LlmMessage,
+  LlmTimings,
+  LlmToolCall,
+} from '../llm.types';
 import {
   OllamaChatChunk,
+  OllamaChatMessage,
   OllamaChatRequest,
   OllamaEmbedRequest,
   OllamaEmbedResponse,
@@ -11,12 +21,13 @@ import {
   OllamaPullProgress,
   OllamaShowResponse,
   OllamaTagsResponse,
+  OllamaToolCall,
   OllamaVersionResponse,
 } from './ollama-api.types';
 import { OllamaClientError } from './ollama-client.errors';
-import { OllamaCallOptions, OllamaHttp, OllamaStreamOptions } from './ollama-http';
+import { OllamaCallOptions, OllamaHttp, OllamaRawAnswer, OllamaStreamOptions } from './ollama-http';
 
-export type { OllamaCallOptions, OllamaStreamOptions } from './ollama-http';
+export type { OllamaCallOptions, OllamaRawAnswer, OllamaStreamOptions } from './ollama-http';
 
 /**
  * Options that decide how Ollama loads a model (`num_ctx`, `num_batch`, …). A request whose load
@@ -37,7 +48,9 @@ export type LoadKind = 'generate' | 'embed';
 /** The result of a chat as far as Ollama knows it; the caller adds its own queue time. */
 export type OllamaChatResult = Omit<LlmChatResult, 'timings'> & { timings: Omit<LlmTimings, 'queueMs'> };
 export type OllamaStreamEvent =
-  { type: 'delta'; text: string } | { type: 'done'; result: Omit<OllamaChatResult, 'content'> };
+  | { type: 'delta'; text: string }
+  | { type: 'tool_calls'; calls: LlmToolCall[] }
+  | { type: 'done'; result: Omit<OllamaChatResult, 'content' | 'toolCalls'> };
 
 /**
  * One Ollama server's native API, spoken in the service's own types: a chat request goes in, a chat
@@ -105,7 +118,8 @@ export class OllamaClient {
     if (typeof reply.message?.content !== 'string' || reply.done !== true) {
       throw new OllamaClientError('protocol', 'Ollama answered chat without a complete message');
     }
-    return { content: reply.message.content, ...toResult(model, reply) };
+    const toolCalls = toToolCalls(reply.message.tool_calls);
+    return { content: reply.message.content, ...(toolCalls.length > 0 && { toolCalls }), ...toResult(model, reply) };
   }
 
   /**
@@ -144,6 +158,15 @@ export class OllamaClient {
   }
 
   /**
+   * Relays a call of Ollama's own API as it is (the gateway's `/api/*`): the body goes as given, the
+   * answer comes back as bytes. Failures of Ollama's (5xx, unreachable, silent) throw; its 4xx answers
+   * are returned for the caller to pass on.
+   */
+  forward(request: LlmForwardRequest, options: OllamaStreamOptions): Promise<OllamaRawAnswer> {
+    return this.http.raw(request.method, request.path, request.body, options);
+  }
+
+  /**
    * `POST /api/pull` streamed. Yields progress lines up to and including `{"status":"success"}`. It has
    * no time limit of its own: a pull is long, and only the caller knows when it has stalled.
    */
@@ -171,12 +194,19 @@ export class OllamaClient {
     }
     return {
       model,
-      messages: request.messages.map(({ role, content }) => ({ role, content })),
+      messages: request.messages.map(toOllamaMessage),
       stream,
       keep_alive: this.settings.keepAlive.apiValue,
       // The load options come last so that nothing can make this request reload the model.
       options: { ...sampling, ...LOAD_OPTIONS },
       ...(request.format !== undefined && { format: request.format }),
+      ...(request.tools !== undefined &&
+        request.tools.length > 0 && {
+          tools: request.tools.map(({ name, description, parameters }) => ({
+            type: 'function' as const,
+            function: { name, ...(description !== undefined && { description }), parameters },
+          })),
+        }),
     };
   }
 }
@@ -188,6 +218,10 @@ async function* toEvents(model: string, chunks: AsyncGenerator<OllamaChatChunk>)
       if (text !== '') {
         yield { type: 'delta', text };
       }
+      const calls = toToolCalls(chunk.message?.tool_calls);
+      if (calls.length > 0) {
+        yield { type: 'tool_calls', calls };
+      }
       if (chunk.done) {
         yield { type: 'done', result: toResult(model, chunk) };
       }
@@ -195,6 +229,35 @@ async function* toEvents(model: string, chunks: AsyncGenerator<OllamaChatChunk>)
   } finally {
     await chunks.return(undefined);
   }
+}
+
+function toOllamaMessage(message: LlmMessage): OllamaChatMessage {
+  return {
+    role: message.role,
+    content: message.content,
+    ...(message.images !== undefined && message.images.length > 0 && { images: message.images }),
+    ...(message.toolCalls !== undefined &&
+      message.toolCalls.length > 0 && {
+        tool_calls: message.toolCalls.map(({ name, arguments: args }) => ({ function: { name, arguments: args } })),
+      }),
+    ...(message.toolName !== undefined && { tool_name: message.toolName }),
+  };
+}
+
+/** Ollama's tool calls, without the malformed ones (a call needs a name and an object of arguments). */
+function toToolCalls(calls: OllamaToolCall[] | undefined): LlmToolCall[] {
+  const result: LlmToolCall[] = [];
+  for (const call of calls ?? []) {
+    const fn = call.function as Partial<OllamaToolCall['function']> | undefined;
+    if (typeof fn?.name === 'string') {
+      const args = fn.arguments;
+      result.push({
+        name: fn.name,
+        arguments: typeof args === 'object' && args !== null && !Array.isArray(args) ? args : {},
+      });
+    }
+  }
+  return result;
 }
 
 /** Milliseconds with two decimals, from Ollama's nanoseconds. */

@@ -15,6 +15,13 @@ export interface OllamaCallOptions {
   timeoutMs: number;
 }
 
+/** An answer of Ollama's as it came, for relaying. */
+export interface OllamaRawAnswer {
+  status: number;
+  contentType?: string;
+  body: AsyncGenerator<Buffer>;
+}
+
 export interface OllamaStreamOptions {
   signal?: AbortSignal;
   /** Milliseconds of silence allowed before the headers and between chunks; `Infinity` for none. */
@@ -125,6 +132,52 @@ export class OllamaHttp {
     return this.iterate(response.data, scope, path, isLast);
   }
 
+  /**
+   * An answer to relay as it is: its status, content type and body bytes. Statuses that say Ollama
+   * failed (5xx, a 404 for a missing model) throw as any other call does, so that they can be retried;
+   * the others (2xx, Ollama's own 4xx refusals) are the caller's to pass on. The body's silence is
+   * bounded as a stream's is; leaving its loop closes the connection.
+   */
+  async raw(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    options: OllamaStreamOptions,
+  ): Promise<OllamaRawAnswer> {
+    const scope = new CallScope(options.signal, options.idleTimeoutMs);
+    scope.arm();
+    let response: AxiosResponse<Readable>;
+    try {
+      response = await this.http.axiosRef.request<Readable>({
+        method,
+        url: `${this.baseUrl}${path}`,
+        data: body,
+        responseType: 'stream',
+        // Bytes as they come: Ollama's answers are relayed, not decoded.
+        decompress: false,
+        validateStatus: () => true,
+        signal: scope.signal,
+      });
+      if (response.status >= 500 || response.status === 404) {
+        const text = await readLimited(response.data, ERROR_BODY_LIMIT);
+        const failure = this.statusError(path, response.status, text);
+        if (response.status >= 500 || failure.kind === 'model_not_found') {
+          throw failure;
+        }
+        scope.end();
+        return { status: response.status, contentType: contentTypeOf(response), body: single(Buffer.from(text)) };
+      }
+    } catch (error) {
+      scope.end();
+      throw this.toClientError(error, scope, path);
+    }
+    return {
+      status: response.status,
+      contentType: contentTypeOf(response),
+      body: this.bytes(response.data, scope, path),
+    };
+  }
+
   /** Closes every socket. Safe to call twice. */
   destroy(): void {
     if (!this.destroyed) {
@@ -165,6 +218,26 @@ export class OllamaHttp {
       throw this.toClientError(error, scope, path);
     } finally {
       // Also reached when the consumer leaves the loop early: closing the connection stops Ollama.
+      scope.end();
+      stream.destroy();
+    }
+  }
+
+  private async *bytes(stream: Readable, scope: CallScope, path: string): AsyncGenerator<Buffer> {
+    const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    try {
+      for (;;) {
+        scope.arm();
+        const next = await chunks.next();
+        scope.disarm();
+        if (next.done === true) {
+          return;
+        }
+        yield next.value;
+      }
+    } catch (error) {
+      throw this.toClientError(error, scope, path);
+    } finally {
       scope.end();
       stream.destroy();
     }
@@ -218,6 +291,17 @@ export class OllamaHttp {
       cause: error,
     });
   }
+}
+
+function contentTypeOf(response: AxiosResponse): string | undefined {
+  const value: unknown = response.headers['content-type'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function single(chunk: Buffer): AsyncGenerator<Buffer> {
+  return (async function* () {
+    yield await Promise.resolve(chunk);
+  })();
 }
 
 /** Ollama's `{"error":"…"}` gives its message; anything else (plain text) is kept as it is, trimmed. */

@@ -1,0 +1,33 @@
+import type { LlmUsage } from '../llm.types';
+
+/** How much of the end of an answer is kept: Ollama's last line (the one with the counts) fits easily. */
+const TAIL_BYTES = 8 * 1024;
+
+/**
+ * Keeps the end of an NDJSON answer that is relayed as bytes, so that the token counts of its last
+ * object (`prompt_eval_count`, `eval_count`) can be read once it has ended, without parsing the rest.
+ */
+export class NdjsonTail {
+  private tail: Buffer = Buffer.alloc(0);
+
+  /** Remembers the end of `chunk` and gives it back unchanged. */
+  keep(chunk: Buffer): Buffer {
+    const joined = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    this.tail = joined.length > TAIL_BYTES ? joined.subarray(joined.length - TAIL_BYTES) : joined;
+    return chunk;
+  }
+
+  /** The counts of the last complete object; zeros when there are none. */
+  usage(): LlmUsage {
+    const lines = this.tail.toString('utf8').trim().split('\n');
+    try {
+      const last = JSON.parse(lines[lines.length - 1]) as { prompt_eval_count?: unknown; eval_count?: unknown };
+      return {
+        promptTokens: typeof last.prompt_eval_count === 'number' ? last.prompt_eval_count : 0,
+        completionTokens: typeof last.eval_count === 'number' ? last.eval_count : 0,
+      };
+    } catch {
+      return { promptTokens: 0, completionTokens: 0 };
+    }
+  }
+}
