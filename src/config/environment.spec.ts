@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { ConfigValidationError, parseEnvironment } from './environment';
 
 describe(parseEnvironment.name, () => {
@@ -171,6 +172,21 @@ describe(parseEnvironment.name, () => {
     expect(message).toContain('OLLAMA_URL="http://b:11434": must be unset when OLLAMA_URLS is set');
     expect(message).toContain('REDIS_URL="http://redis:6379": must be a redis:// or rediss:// URL');
     expect(() => parseEnvironment({ OLLAMA_URLS: 'http://a:1,http://a:1/' })).toThrow(/must be distinct http/);
+  });
+
+  it('gives every Ollama server its own pid file', () => {
+    const urls = 'http://127.0.0.1:11434,http://127.0.0.1:11435';
+    expect(parseEnvironment({ OLLAMA_URLS: urls }).ollama.pidFiles.map((file) => basename(file))).toEqual([
+      'ollama-manager-11434.pid',
+      'ollama-manager-11435.pid',
+    ]);
+    expect(parseEnvironment({ OLLAMA_URLS: urls, OLLAMA_PID_FILE: '/run/gw/ollama.pid' }).ollama.pidFiles).toEqual([
+      '/run/gw/ollama-11434.pid',
+      '/run/gw/ollama-11435.pid',
+    ]);
+    const single = parseEnvironment({ OLLAMA_PID_FILE: '/run/gw/ollama.pid' }).ollama;
+    expect(single.pidFiles).toEqual(['/run/gw/ollama.pid']);
+    expect(single.pidFile).toBe('/run/gw/ollama.pid');
   });
 
   it('keeps the Redis URL for the shared rate limit', () => {

@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { IsIn, IsOptional, Matches, ValidationError, validateSync } from 'class-validator';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { normalizeModelName } from '../llm/models/model-name';
 import { IsUsableApiKeyList } from '../security/api-key-policy';
 import { KeepAlive, parseKeepAlive, parseSecondsOrDurationMs } from './duration';
@@ -106,6 +106,8 @@ export interface OllamaSettings {
   loadTimeoutMs: number;
   stopTimeoutMs: number;
   pidFile: string;
+  /** The pid file of each server in `urls`, in order (`pidFile` is the first's, for a single server). */
+  pidFiles: string[];
 }
 
 export interface LlmSettings {
@@ -238,12 +240,35 @@ function servedModels(defaultModel: string, more: string[]): string[] {
   return [...byName.values()];
 }
 
+function portOfUrl(url: string): string {
+  const parsed = new URL(url);
+  return parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+}
+
+/**
+ * One pid file per Ollama server, so that each local server this service starts has its own record:
+ * `<os tmpdir>/ollama-manager-<port>.pid`; with OLLAMA_PID_FILE and one server, that file; with several,
+ * that name with `-<port>` before its extension (`/run/ollama.pid` → `/run/ollama-11435.pid`).
+ */
+function pidFiles(urls: string[], given: string | undefined): string[] {
+  if (given !== undefined && urls.length === 1) {
+    return [given];
+  }
+  return urls.map((url) => {
+    const port = portOfUrl(url);
+    if (given === undefined) {
+      return join(tmpdir(), `ollama-manager-${port}.pid`);
+    }
+    const extension = extname(given);
+    return `${given.slice(0, given.length - extension.length)}-${port}${extension}`;
+  });
+}
+
 function toConfiguration(vars: EnvironmentVariables): Configuration {
   const urls = splitList(vars.OLLAMA_URLS).map(baseUrl);
   const url = urls[0] ?? baseUrl(vars.OLLAMA_URL ?? 'http://127.0.0.1:11434');
   const model = vars.OLLAMA_MODEL?.trim() ?? 'llama3.1:latest';
-  const parsedUrl = new URL(url);
-  const ollamaPort = parsedUrl.port || (parsedUrl.protocol === 'https:' ? '443' : '80');
+  const servers = pidFiles(urls.length > 0 ? urls : [url], vars.OLLAMA_PID_FILE?.trim());
   return {
     app: {
       port: int(vars.PORT, 3000),
@@ -268,7 +293,8 @@ function toConfiguration(vars: EnvironmentVariables): Configuration {
       startupTimeoutMs: ms(vars.OLLAMA_STARTUP_TIMEOUT, 30),
       loadTimeoutMs: ms(vars.OLLAMA_LOAD_TIMEOUT, 300),
       stopTimeoutMs: ms(vars.OLLAMA_STOP_TIMEOUT, 10),
-      pidFile: vars.OLLAMA_PID_FILE?.trim() ?? join(tmpdir(), `ollama-manager-${ollamaPort}.pid`),
+      pidFile: servers[0],
+      pidFiles: servers,
     },
     llm: {
       warmupBlocking: bool(vars.LLM_WARMUP_BLOCKING, false),

@@ -8,6 +8,7 @@ import type { Backend } from './backends/backend';
 import type { BackendPool } from './backends/backend-pool';
 import { BulkheadAbortedError, BulkheadRefusal, BulkheadRefusedError } from './bulkhead';
 import { InferenceCall } from './inference-call';
+import type { CallMover } from './failover';
 import type { InferenceMetrics } from './inference-metrics';
 import type { LlmCallOptions, LlmState } from './llm.types';
 import { outcomeOf, UpstreamErrors } from './upstream-errors';
@@ -32,7 +33,7 @@ const REFUSAL_RETRY_AFTER_SECONDS: Record<BulkheadRefusal, number> = {
  * circuit open, Ollama down, shutting down), routes the rest, and makes each wait for a slot of its
  * (backend, model) bulkhead. It keeps every call in flight, and so owns the drain at shutdown.
  */
-export class Admission {
+export class Admission implements CallMover {
   private readonly logger = new Logger('LlmService');
   private readonly calls = new Set<InferenceCall>();
   private draining = false;
@@ -73,6 +74,24 @@ export class Admission {
     this.calls.add(call);
     call.begin();
     return call;
+  }
+
+  canMove(call: InferenceCall, tried: ReadonlySet<Backend>): boolean {
+    return !this.draining && this.pool.pick(call.model, tried) !== undefined;
+  }
+
+  /** Moves `call` to the best other backend, waiting for a slot there as a new call would. */
+  async move(call: InferenceCall, tried: ReadonlySet<Backend>): Promise<boolean> {
+    const backend = this.draining ? undefined : this.pool.pick(call.model, tried);
+    if (backend === undefined) {
+      return false;
+    }
+    try {
+      call.moveTo(backend, await backend.bulkhead(call.model).acquire(call.signal));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Maps a failure of `call`, records it and gives its slot back; returns what to throw. */

@@ -25,7 +25,8 @@ export class InferenceCall {
   constructor(
     readonly endpoint: string,
     readonly model: string,
-    readonly backend: Backend,
+    /** Where the call runs; another backend when it moved after a failure there. */
+    public backend: Backend,
     /** `performance.now()` when the request arrived, before it waited for a slot. */
     readonly arrivedAt: number,
     private readonly clientSignal: AbortSignal | undefined,
@@ -46,6 +47,15 @@ export class InferenceCall {
   hold(release: ReleaseSlot): void {
     this.releaseSlot = release;
     this.queueMs = performance.now() - this.arrivedAt;
+  }
+
+  /** Moves the call to `backend`, where it holds the slot `release` gives back; its old slot is freed. */
+  moveTo(backend: Backend, release: ReleaseSlot): void {
+    this.releaseSlot?.();
+    this.endUse?.();
+    this.backend = backend;
+    this.releaseSlot = release;
+    this.begin();
   }
 
   /** The call is running on the model from now on (keep-warm has nothing to refresh meanwhile). */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { UnavailableReason } from '../common/errors';
 import { CircuitStateValue, LlmOutcome, MetricsService } from '../metrics/metrics.service';
-import type { BackendPool } from './backends/backend-pool';
+import type { Backend } from './backends/backend';
 import type { InferenceCall } from './inference-call';
 import type { LlmUsage } from './llm.types';
 import type { CircuitStatus } from './upstream-policy';
@@ -15,7 +15,11 @@ export class InferenceMetrics {
   /** A request refused without calling Ollama, before it was admitted. */
   refused(endpoint: string, reason: UnavailableReason, arrivedAt: number): void {
     this.metrics.llmRequestsRejected.inc({ reason });
-    this.metrics.llmRequestDuration.observe({ endpoint, outcome: 'rejected' }, (performance.now() - arrivedAt) / 1000);
+    // Refused before any backend was chosen: the backend label stays empty.
+    this.metrics.llmRequestDuration.observe(
+      { endpoint, outcome: 'rejected', backend: '' },
+      (performance.now() - arrivedAt) / 1000,
+    );
   }
 
   /** An admitted call refused after all (its wait ended in a refusal); its duration comes with `finished`. */
@@ -25,7 +29,7 @@ export class InferenceMetrics {
 
   finished(call: InferenceCall, outcome: LlmOutcome): void {
     this.metrics.llmRequestDuration.observe(
-      { endpoint: call.endpoint, outcome },
+      { endpoint: call.endpoint, outcome, backend: call.backend.url },
       (performance.now() - call.arrivedAt) / 1000,
     );
   }
@@ -39,20 +43,14 @@ export class InferenceMetrics {
     this.metrics.llmTokens.inc({ type: 'completion' }, usage.completionTokens);
   }
 
-  /** The in-flight and queue gauges, over every backend and model. */
-  load(pool: BackendPool): void {
-    let inFlight = 0;
-    let queueDepth = 0;
-    for (const backend of pool.backends) {
-      const load = backend.load();
-      inFlight += load.inFlight;
-      queueDepth += load.queueDepth;
-    }
-    this.metrics.llmInFlight.set(inFlight);
-    this.metrics.llmQueueDepth.set(queueDepth);
+  /** The in-flight and queue gauges of `backend`, over its models. */
+  load(backend: Backend): void {
+    const { inFlight, queueDepth } = backend.load();
+    this.metrics.llmInFlight.set({ backend: backend.url }, inFlight);
+    this.metrics.llmQueueDepth.set({ backend: backend.url }, queueDepth);
   }
 
-  circuit(status: CircuitStatus): void {
-    this.metrics.llmCircuitState.set(CIRCUIT_GAUGE[status]);
+  circuit(backend: Backend, status: CircuitStatus): void {
+    this.metrics.llmCircuitState.set({ backend: backend.url }, CIRCUIT_GAUGE[status]);
   }
 }

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LlmConfig, llmConfig, OllamaConfig, ollamaConfig } from '../config/configuration';
 import { MetricsService } from '../metrics/metrics.service';
-import { OllamaEndpoint } from '../ollama-process/ollama-endpoint';
+import { OllamaFleet } from '../ollama-process/ollama-fleet';
 import { OllamaProcessModule } from '../ollama-process/ollama-process.module';
 import { createBackendPool } from './backends/backend-factory';
 import { BackendPool } from './backends/backend-pool';
@@ -21,9 +21,9 @@ import { ModelRegistry } from './models/model-registry';
   providers: [
     {
       provide: BackendPool,
-      inject: [OllamaEndpoint, ollamaConfig.KEY, llmConfig.KEY, MetricsService],
-      useFactory: (endpoint: OllamaEndpoint, ollama: OllamaConfig, llm: LlmConfig, metrics: MetricsService) =>
-        createBackendPool([endpoint], ollama, llm, metrics),
+      inject: [OllamaFleet, ollamaConfig.KEY, llmConfig.KEY, MetricsService],
+      useFactory: (fleet: OllamaFleet, ollama: OllamaConfig, llm: LlmConfig, metrics: MetricsService) =>
+        createBackendPool(fleet.endpoints, ollama, llm, metrics),
     },
     {
       provide: ModelRegistry,

@@ -9,6 +9,7 @@ import {
 import { LlmConfig, llmConfig, OllamaConfig, ollamaConfig } from '../config/configuration';
 import { MetricsService } from '../metrics/metrics.service';
 import { Admission } from './admission';
+import { Failover } from './failover';
 import { BackendPool } from './backends/backend-pool';
 import { InferenceCall } from './inference-call';
 import { InferenceMetrics } from './inference-metrics';
@@ -30,6 +31,9 @@ import { NdjsonTail } from './ollama/ndjson-tail';
 import { deferred, relay, relayStream, withQueueTime } from './stream-relay';
 import { UpstreamErrors } from './upstream-errors';
 
+/** Delays of retried calls on one server: ~100 ms, then doubling up to 2 s, with jitter. */
+const RETRY_BACKOFF = { initialMs: 100, maxMs: 2_000 };
+
 /**
  * The `Llm` port over the served models and the Ollama servers: each call is resolved to a served model
  * (no network), admitted on a backend (`Admission`), run under that backend's circuit breaker and
@@ -42,6 +46,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
   private readonly metrics: InferenceMetrics;
   private readonly errors: UpstreamErrors;
   private readonly admission: Admission;
+  private readonly failover: Failover;
   private closed?: Promise<void>;
 
   constructor(
@@ -55,9 +60,10 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     this.metrics = new InferenceMetrics(metrics);
     this.errors = new UpstreamErrors(ollama.timeoutMs, llm.circuitFailureThreshold);
     this.admission = new Admission(pool, this.metrics, this.errors, llm);
+    this.failover = new Failover(this.admission, { maxRetries: ollama.maxRetries, backoff: RETRY_BACKOFF });
     for (const backend of pool.backends) {
       backend.policy.onCircuitChange((circuit) => {
-        this.metrics.circuit(circuit);
+        this.metrics.circuit(backend, circuit);
         if (circuit === 'open') {
           this.logger.warn(
             `circuit to ${backend.url} open after ${llm.circuitFailureThreshold} consecutive upstream failures; ` +
@@ -118,9 +124,8 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     const model = this.resolveChat(request);
     const call = await this.admission.admit(model, options);
     try {
-      const result = await call.backend.policy.execute(
-        (signal) => call.backend.client.chat(model, request, { signal, timeoutMs: this.ollama.timeoutMs }),
-        call.signal,
+      const result = await this.failover.run(call, (backend, signal) =>
+        backend.client.chat(model, request, { signal, timeoutMs: this.ollama.timeoutMs }),
       );
       this.metrics.tokens(result.usage);
       call.finish('success');
@@ -135,9 +140,10 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     const call = await this.admission.admit(model, options);
     const streamEnd = deferred();
     try {
-      const upstream = await call.backend.policy.execute(
-        (signal) => call.backend.client.chatStream(model, request, { signal, idleTimeoutMs: this.ollama.timeoutMs }),
-        call.signal,
+      const upstream = await this.failover.run(
+        call,
+        (backend, signal) =>
+          backend.client.chatStream(model, request, { signal, idleTimeoutMs: this.ollama.timeoutMs }),
         () => streamEnd.promise,
       );
       return relayStream(upstream, call, streamEnd, {
@@ -154,9 +160,8 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     const model = this.registry.resolve(request.model, 'embedding');
     const call: InferenceCall = await this.admission.admit(model, options);
     try {
-      const result = await call.backend.policy.execute(
-        (signal) => call.backend.client.embed(model, request, { signal, timeoutMs: this.ollama.timeoutMs }),
-        call.signal,
+      const result = await this.failover.run(call, (backend, signal) =>
+        backend.client.embed(model, request, { signal, timeoutMs: this.ollama.timeoutMs }),
       );
       this.metrics.tokens({ promptTokens: result.promptTokens, completionTokens: 0 });
       call.finish('success');
@@ -183,9 +188,9 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     const call = await this.admission.admit(model, options);
     const streamEnd = deferred();
     try {
-      const answer = await call.backend.policy.execute(
-        (signal) => call.backend.client.forward(request, { ...idle, signal }),
-        call.signal,
+      const answer = await this.failover.run(
+        call,
+        (backend, signal) => backend.client.forward(request, { ...idle, signal }),
         () => streamEnd.promise,
       );
       const tail = new NdjsonTail();

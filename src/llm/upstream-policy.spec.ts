@@ -12,10 +12,6 @@ function policy(overrides: Partial<ConstructorParameters<typeof UpstreamPolicy>[
   return new UpstreamPolicy({
     failureThreshold: 2,
     resetTimeoutMs: 1_000,
-    maxRetries: 0,
-    retryInitialDelayMs: 100,
-    retryMaxDelayMs: 2_000,
-    random: () => 1,
     ...overrides,
   });
 }
@@ -69,40 +65,6 @@ describe(UpstreamPolicy.name, () => {
   });
 
   const fails = (error: Error) => () => Promise.reject(error);
-
-  it('retries a retryable failure at most maxRetries times, with growing delays', async () => {
-    subject = policy({ maxRetries: 2 });
-    const attempt = jest.fn().mockRejectedValue(failure('upstream', 500));
-    const result = subject.withRetries(attempt, signal);
-    const settled = expect(result).rejects.toMatchObject({ kind: 'upstream' });
-
-    await jest.advanceTimersByTimeAsync(0);
-    expect(attempt).toHaveBeenCalledTimes(1);
-    await jest.advanceTimersByTimeAsync(99);
-    expect(attempt).toHaveBeenCalledTimes(1);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(attempt).toHaveBeenCalledTimes(2);
-    await jest.advanceTimersByTimeAsync(199);
-    expect(attempt).toHaveBeenCalledTimes(2);
-    await jest.advanceTimersByTimeAsync(1);
-    await settled;
-    expect(attempt).toHaveBeenCalledTimes(3);
-  });
-
-  it('does not retry a failure that is not retryable', async () => {
-    subject = policy({ maxRetries: 2 });
-    const attempt = jest.fn().mockRejectedValue(failure('timeout'));
-    await expect(subject.withRetries(attempt, signal)).rejects.toMatchObject({ kind: 'timeout' });
-    expect(attempt).toHaveBeenCalledTimes(1);
-  });
-
-  it('returns the first success', async () => {
-    subject = policy({ maxRetries: 2 });
-    const attempt = jest.fn().mockRejectedValueOnce(failure('busy', 503)).mockResolvedValue('ok');
-    const result = subject.withRetries(attempt, signal);
-    await jest.advanceTimersByTimeAsync(100);
-    await expect(result).resolves.toBe('ok');
-  });
 
   it('opens after the threshold of consecutive failures and then refuses without calling', async () => {
     subject = policy();

@@ -1,13 +1,4 @@
-import {
-  CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  RetryPolicy,
-  circuitBreaker,
-  handleWhen,
-  retry,
-} from 'cockatiel';
-import { retryBackoff } from '../common/backoff';
+import { CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { OllamaClientError } from './ollama/ollama-client.errors';
 
 export type CircuitStatus = 'closed' | 'half-open' | 'open';
@@ -17,12 +8,17 @@ export interface UpstreamPolicySettings {
   failureThreshold: number;
   /** Milliseconds the circuit stays open before it lets one trial call through. */
   resetTimeoutMs: number;
-  /** Retries of a call that failed before anything reached the client. */
-  maxRetries: number;
-  /** Milliseconds before the first retry; later ones grow exponentially, with jitter. */
-  retryInitialDelayMs: number;
-  retryMaxDelayMs: number;
-  random?: () => number;
+}
+
+/**
+ * Leaves one backend's breaker for another backend: the call failed there (`cause`) and goes on
+ * elsewhere. The breaker counts the cause.
+ */
+export class MovedToAnotherBackend extends Error {
+  constructor(readonly failure: unknown) {
+    super('the call goes on on another backend');
+    this.name = 'MovedToAnotherBackend';
+  }
 }
 
 /**
@@ -30,6 +26,9 @@ export interface UpstreamPolicySettings {
  * Ollama refused as malformed (4xx), and a missing model, which the model lifecycle repairs.
  */
 export function isUpstreamFailure(error: unknown): boolean {
+  if (error instanceof MovedToAnotherBackend) {
+    return isUpstreamFailure(error.failure);
+  }
   if (!(error instanceof OllamaClientError)) {
     return false;
   }
@@ -70,13 +69,13 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /**
- * The circuit breaker and retries in front of Ollama (cockatiel). The breaker counts whole calls, each
- * after its retries, so `failureThreshold` means that many requests failed in a row. While the circuit
- * is open, and while its one trial call runs, `refusing()` is true and the caller must not call Ollama.
+ * The circuit breaker in front of one Ollama server (cockatiel). It counts whole calls, each after the
+ * retries made on this server (`Failover`), so `failureThreshold` means that many requests failed in a
+ * row. While the circuit is open, and while its one trial call runs, `refusing()` is true and the caller
+ * must not call this server.
  */
 export class UpstreamPolicy {
   private readonly breaker: CircuitBreakerPolicy;
-  private readonly retries: RetryPolicy;
   private openedAt = 0;
   private readonly listeners: Array<(status: CircuitStatus) => void> = [];
   private halfOpenTimer?: NodeJS.Timeout;
@@ -85,14 +84,6 @@ export class UpstreamPolicy {
     this.breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
       halfOpenAfter: settings.resetTimeoutMs,
       breaker: new ConsecutiveBreaker(settings.failureThreshold),
-    });
-    this.retries = retry(handleWhen(isRetryable), {
-      maxAttempts: settings.maxRetries,
-      backoff: retryBackoff({
-        initialMs: settings.retryInitialDelayMs,
-        maxMs: settings.retryMaxDelayMs,
-        random: settings.random,
-      }),
     });
     this.breaker.onBreak(() => {
       this.openedAt = Date.now();
@@ -145,37 +136,6 @@ export class UpstreamPolicy {
    */
   guard<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
     return this.breaker.execute(({ signal: inner }) => call(inner), signal);
-  }
-
-  /** Runs `attempt` again after retryable failures, at most `maxRetries` more times, with backoff. */
-  withRetries<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    return this.retries.execute(({ signal: inner }) => attempt(inner), signal);
-  }
-
-  /**
-   * One whole upstream call: `attempt` again after retryable failures, all under the circuit breaker,
-   * which counts the call once. Resolves with the first successful attempt's value. For a stream, pass
-   * `held`: the breaker's verdict then waits until `held(value)` settles (the stream's end), so a stream
-   * that fails midway counts as a failure too.
-   * @throws BrokenCircuitError (cockatiel) when the circuit is open; otherwise what the last attempt threw.
-   */
-  execute<T>(
-    attempt: (signal: AbortSignal) => Promise<T>,
-    signal: AbortSignal,
-    held?: (value: T) => Promise<void>,
-  ): Promise<T> {
-    if (held === undefined) {
-      return this.guard((inner) => this.withRetries(attempt, inner), signal);
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.guard(async (inner) => {
-        const value = await this.withRetries(attempt, inner);
-        resolve(value);
-        await held(value);
-      }, signal)
-        // Once `value` resolved the promise this is a no-op: a stream reports its own failures.
-        .catch(reject);
-    });
   }
 
   /**

@@ -29,8 +29,8 @@ export class MetricsService {
 
   readonly llmRequestDuration = new Histogram({
     name: 'llm_request_duration_seconds',
-    help: 'Inference requests to the model, from admission to the last token, by endpoint and outcome',
-    labelNames: ['endpoint', 'outcome'] as const,
+    help: 'Inference requests to the model, from admission to the last token, by endpoint, outcome and backend',
+    labelNames: ['endpoint', 'outcome', 'backend'] as const,
     buckets: LLM_BUCKETS,
     registers: [this.registry],
   });
@@ -52,13 +52,15 @@ export class MetricsService {
 
   readonly llmQueueDepth = new Gauge({
     name: 'llm_queue_depth',
-    help: 'Inference requests waiting for a slot',
+    help: 'Inference requests waiting for a slot, by backend',
+    labelNames: ['backend'] as const,
     registers: [this.registry],
   });
 
   readonly llmInFlight = new Gauge({
     name: 'llm_in_flight',
-    help: 'Inference requests being served by Ollama now',
+    help: 'Inference requests being served by Ollama now, by backend',
+    labelNames: ['backend'] as const,
     registers: [this.registry],
   });
 
@@ -71,19 +73,22 @@ export class MetricsService {
 
   readonly llmCircuitState = new Gauge({
     name: 'llm_circuit_state',
-    help: 'Circuit breaker in front of Ollama: 0 closed, 1 half-open, 2 open',
+    help: 'Circuit breaker in front of each Ollama server (backend): 0 closed, 1 half-open, 2 open',
+    labelNames: ['backend'] as const,
     registers: [this.registry],
   });
 
   readonly ollamaUp = new Gauge({
     name: 'ollama_up',
-    help: '1 when the Ollama server answers, else 0',
+    help: '1 when the Ollama server (backend) answers, else 0',
+    labelNames: ['backend'] as const,
     registers: [this.registry],
   });
 
   readonly ollamaProcessRestarts = new Counter({
     name: 'ollama_process_restarts_total',
-    help: 'Restarts of the Ollama process this service owns',
+    help: 'Restarts of the Ollama processes this service owns, by backend',
+    labelNames: ['backend'] as const,
     registers: [this.registry],
   });
 
@@ -95,9 +100,16 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.llmCircuitState.set(0);
-    this.ollamaUp.set(0);
     this.rateLimitStoreUp.set(0);
+  }
+
+  /** Starts the series of one Ollama server at their resting values: down, circuit closed, nothing in flight. */
+  addBackend(backend: string): void {
+    this.ollamaUp.set({ backend }, 0);
+    this.llmCircuitState.set({ backend }, 0);
+    this.llmInFlight.set({ backend }, 0);
+    this.llmQueueDepth.set({ backend }, 0);
+    this.ollamaProcessRestarts.inc({ backend }, 0);
   }
 
   /** The exposition text for `GET /metrics`. */

@@ -4,7 +4,7 @@ import type { OllamaConfig } from '../config/configuration';
 import { OllamaProbe } from './ollama-probe';
 
 function probeFor(url: string): OllamaProbe {
-  return new OllamaProbe({ url } as OllamaConfig);
+  return new OllamaProbe({ url });
 }
 
 async function listen<T extends Server | TcpServer>(server: T): Promise<string> {

@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { ollamaConfig, OllamaConfig } from '../config/configuration';
+import type { OllamaConfig } from '../config/configuration';
 import { errorText } from '../common/errors';
 
 /** How long one probe request may take, connection included. */
@@ -42,11 +41,10 @@ class ProbeFailure extends Error {
  * {@link PROBE_TIMEOUT_MS}, on a fresh connection each time so that a restarted server is seen at once.
  * The Ollama API itself belongs to the LLM module's client.
  */
-@Injectable()
 export class OllamaProbe {
   private readonly url: URL;
 
-  constructor(@Inject(ollamaConfig.KEY) config: OllamaConfig) {
+  constructor(config: Pick<OllamaConfig, 'url'>) {
     this.url = new URL(config.url);
   }
 

@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { Backoff } from '../common/backoff';
 import { errorText } from '../common/errors';
-import { ollamaConfig, OllamaConfig } from '../config/configuration';
+import type { OllamaConfig } from '../config/configuration';
 import { MetricsService } from '../metrics/metrics.service';
 import { ManagedServer } from './managed-server';
 import { OllamaEndpoint, OllamaOwnership } from './ollama-endpoint';
@@ -38,8 +38,7 @@ const RESTART_BACKOFF = { initialMs: 1_000, maxMs: 30_000, jitter: false };
  * The process work is done by its helpers: {@link OllamaLauncher}, {@link OrphanReclaimer},
  * {@link ProcessGroupTerminator}; this class decides.
  */
-@Injectable()
-export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OllamaSupervisor extends OllamaEndpoint {
   readonly baseUrl: string;
 
   private readonly logger = new Logger(OllamaSupervisor.name);
@@ -69,7 +68,8 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
   private stopped?: Promise<void>;
 
   constructor(
-    @Inject(ollamaConfig.KEY) private readonly config: OllamaConfig,
+    /** The settings, with `url` this server's (one of OLLAMA_URLS, or OLLAMA_URL). */
+    private readonly config: OllamaConfig,
     runner: ProcessRunner,
     private readonly probe: OllamaProbe,
     private readonly pidFile: PidFile,
@@ -79,19 +79,14 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
     this.baseUrl = config.url;
     this.url = new URL(config.url);
     this.mayStart = config.autoStart && this.url.protocol === 'http:' && isLocalHost(this.url.hostname);
-    this.reachability = new Reachability((up) => metrics.ollamaUp.set(up ? 1 : 0), this.logger);
+    this.reachability = new Reachability(
+      (up) => metrics.ollamaUp.set({ backend: this.baseUrl }, up ? 1 : 0),
+      this.logger,
+    );
     this.launcher = new OllamaLauncher(runner, probe, { ...config, url: this.url });
     this.terminator = new ProcessGroupTerminator(runner, config.stopTimeoutMs, this.logger);
     this.reclaimer = new OrphanReclaimer(runner, pidFile, this.terminator, config, this.logger);
     this.managed = new ManagedServer(runner, pidFile, this.terminator, this.logger);
-  }
-
-  onApplicationBootstrap(): void {
-    this.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.stop();
   }
 
   /** Begins finding or starting the server in the background; returns at once and never throws. */
@@ -205,7 +200,7 @@ export class OllamaSupervisor extends OllamaEndpoint implements OnApplicationBoo
     if (this.replacing) {
       this.replacing = false;
       this.restarts += 1;
-      this.metrics.ollamaProcessRestarts.inc();
+      this.metrics.ollamaProcessRestarts.inc({ backend: this.baseUrl });
     }
     const { bin, startupTimeoutMs } = this.config;
     this.logger.log(

@@ -1,11 +1,9 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { OllamaHealthIndicator } from './ollama.health';
 import type { OllamaStatus } from './ollama-status';
-import type { OllamaSupervisor } from './ollama-supervisor';
 
-function indicatorFor(status: OllamaStatus): OllamaHealthIndicator {
-  const supervisor = { status: () => status } as unknown as OllamaSupervisor;
-  return new OllamaHealthIndicator(new HealthIndicatorService(), supervisor);
+function indicatorFor(...statuses: OllamaStatus[]): OllamaHealthIndicator {
+  return new OllamaHealthIndicator(new HealthIndicatorService(), { statuses: () => statuses });
 }
 
 const URL_ = 'http://127.0.0.1:11434';
@@ -32,7 +30,51 @@ describe(OllamaHealthIndicator.name, () => {
         ownership: 'owned',
         pid: 4242,
         restarts: 2,
+        backends: [
+          {
+            url: URL_,
+            reachable: true,
+            state: 'running',
+            version: '0.33.0',
+            ownership: 'owned',
+            pid: 4242,
+            restarts: 2,
+          },
+        ],
       },
+    });
+  });
+
+  it('lists every server, and stays up while one of them answers', () => {
+    const other = 'http://ollama-1.ollama:11434';
+    const result = indicatorFor(
+      { state: 'running', reachable: true, version: '0.33.0', ownership: 'external', restarts: 0, url: URL_ },
+      { state: 'running', reachable: false, restarts: 0, url: other },
+    ).check();
+
+    expect(result.ollama.status).toBe('up');
+    expect(result.ollama.backends).toEqual([
+      expect.objectContaining({ url: URL_, reachable: true, ownership: 'external', version: '0.33.0' }),
+      expect.objectContaining({ url: other, reachable: false, message: `waiting for Ollama at ${other} to answer` }),
+    ]);
+  });
+
+  it('is down when no server answers, saying why for each', () => {
+    const other = 'http://ollama-1.ollama:11434';
+    const result = indicatorFor(
+      {
+        state: 'failed',
+        reachable: false,
+        restarts: 0,
+        url: URL_,
+        lastError: 'port 11434 is held by a process that is not Ollama',
+      },
+      { state: 'starting', reachable: false, restarts: 0, url: other },
+    ).check();
+
+    expect(result.ollama).toMatchObject({
+      status: 'down',
+      message: `port 11434 is held by a process that is not Ollama; waiting for Ollama at ${other} to answer`,
     });
   });
 

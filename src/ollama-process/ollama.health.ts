@@ -1,37 +1,53 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { OllamaFleet } from './ollama-fleet';
 import { OllamaStatus } from './ollama-status';
-import { OllamaSupervisor } from './ollama-supervisor';
+
+/** Something with the servers' statuses; `OllamaFleet` in the application. */
+export type OllamaStatusSource = Pick<OllamaFleet, 'statuses'>;
 
 /**
- * `/health/ollama` and the Ollama part of readiness. It reports the supervisor's cached state, which the
- * supervisor keeps fresh by polling, so a probe never waits on the network.
+ * `/health/ollama` and the Ollama part of readiness. It reports the supervisors' cached states, which
+ * they keep fresh by polling, so a probe never waits on the network. Up while at least one server
+ * answers: the gateway routes around the others.
  */
 @Injectable()
 export class OllamaHealthIndicator {
   constructor(
     private readonly indicators: HealthIndicatorService,
-    private readonly supervisor: OllamaSupervisor,
+    @Inject(OllamaFleet) private readonly fleet: OllamaStatusSource,
   ) {}
 
   /**
-   * Up with `{url, reachable, state, version, ownership, pid, restarts}` while Ollama answers; else down
-   * with the same details and a `message` saying what is wrong. Never waits.
+   * Up with the first server's `{url, reachable, state, version, ownership, pid, restarts}` and
+   * `backends`, every server's details (with a `message` for those that do not answer); down, with a
+   * `message` saying what is wrong, when none answers. Never waits.
    */
   check<const Key extends string = 'ollama'>(key: Key = 'ollama' as Key): HealthIndicatorResult<Key> {
-    const status = this.supervisor.status();
     const indicator = this.indicators.check(key);
-    const details = {
-      url: status.url,
-      reachable: status.reachable,
-      state: status.state,
-      version: status.version,
-      ownership: status.ownership,
-      pid: status.pid,
-      restarts: status.restarts,
-    };
-    return status.reachable ? indicator.up(details) : indicator.down({ ...details, message: downMessage(status) });
+    const statuses = this.fleet.statuses();
+    const backends = statuses.map((status) => ({
+      ...details(status),
+      ...(!status.reachable && { message: downMessage(status) }),
+    }));
+    const summary = { ...details(statuses[0]), backends };
+    if (statuses.some((status) => status.reachable)) {
+      return indicator.up(summary);
+    }
+    return indicator.down({ ...summary, message: backends.map((backend) => backend.message).join('; ') });
   }
+}
+
+function details(status: OllamaStatus): Omit<OllamaStatus, 'lastError'> {
+  return {
+    url: status.url,
+    reachable: status.reachable,
+    state: status.state,
+    version: status.version,
+    ownership: status.ownership,
+    pid: status.pid,
+    restarts: status.restarts,
+  };
 }
 
 function downMessage(status: OllamaStatus): string {

@@ -135,9 +135,10 @@ describe('metrics', () => {
         expect(text).toContain(name);
       }
       expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/chat",status_code="200"\} 1/);
-      expect(text).toMatch(/llm_request_duration_seconds_count\{endpoint="chat",outcome="success"\} 1/);
+      const backend = `backend="${emulator.url}"`;
+      expect(text).toContain(`llm_request_duration_seconds_count{endpoint="chat",outcome="success",${backend}} 1\n`);
       expect(text).toMatch(/llm_tokens_total\{type="completion"\} [1-9]/);
-      expect(text).toMatch(/^ollama_up 1$/m);
+      expect(text).toContain(`ollama_up{${backend}} 1\n`);
       expect(text).toContain('route="/v1/models/:model"');
       expect(text).not.toContain('some-unknown-model-name');
     } finally {

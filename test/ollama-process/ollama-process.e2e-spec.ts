@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isServeCommand } from '../../src/ollama-process/ollama-command-line';
 import { OllamaHealthIndicator } from '../../src/ollama-process/ollama.health';
-import { OllamaSupervisor } from '../../src/ollama-process/ollama-supervisor';
+import { OllamaFleet } from '../../src/ollama-process/ollama-fleet';
 import { ProcessRunner } from '../../src/ollama-process/process-runner';
 import { OllamaEmulator } from '../emulator/ollama-emulator';
 import { RunningApp, startApp } from '../support/app';
@@ -197,7 +197,7 @@ describe('OllamaProcessModule', () => {
       OLLAMA_PID_FILE: pidFile,
     });
     apps.push(running);
-    const supervisor = running.app.get(OllamaSupervisor);
+    const supervisor = running.app.get(OllamaFleet).supervisors[0];
     await eventually(() => supervisor.status().reachable, 'the first Ollama to answer');
     const first = track(supervisor.status().pid as number);
     const [firstRunner] = await runnersOf(first);
@@ -210,8 +210,9 @@ describe('OllamaProcessModule', () => {
     expect(readPid(pidFile)).toBe(second);
     expect(processes.isRunning(firstRunner)).toBe(false);
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
-    expect(metrics).toMatch(/^ollama_process_restarts_total 1$/m);
-    expect(metrics).toMatch(/^ollama_up 1$/m);
+    const backend = `backend="${supervisor.baseUrl}"`;
+    expect(metrics).toContain(`ollama_process_restarts_total{${backend}} 1\n`);
+    expect(metrics).toContain(`ollama_up{${backend}} 1\n`);
     expect(await ollamaHealth(running.url)).toEqual({
       status: 200,
       ollama: expect.objectContaining({ status: 'up', reachable: true, ownership: 'owned', pid: second, restarts: 1 }),
@@ -272,7 +273,7 @@ describe('OllamaProcessModule', () => {
       OLLAMA_PID_FILE: tempPidFile(),
     });
     apps.push(running);
-    const supervisor = running.app.get(OllamaSupervisor);
+    const supervisor = running.app.get(OllamaFleet).supervisors[0];
     const message = "ollama binary 'ollama-not-installed-here' not found on PATH; install Ollama or set OLLAMA_BIN";
 
     await eventually(() => supervisor.status().lastError === message, 'the missing-binary error');
@@ -302,7 +303,7 @@ describe('OllamaProcessModule', () => {
       OLLAMA_PID_FILE: tempPidFile(),
     });
     apps.push(running);
-    const supervisor = running.app.get(OllamaSupervisor);
+    const supervisor = running.app.get(OllamaFleet).supervisors[0];
     const message = `port ${port} is held by a process that is not Ollama; stop it or set OLLAMA_URL to another port`;
 
     await eventually(() => supervisor.status().lastError === message, 'the port-held error');

@@ -333,7 +333,9 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
     const metrics = await (
       await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })
     ).text();
-    expect(metrics).toMatch(/llm_request_duration_seconds_count\{endpoint="openai",outcome="success"\} [1-9]/);
+    expect(metrics).toMatch(
+      /llm_request_duration_seconds_count\{endpoint="openai",outcome="success",backend="[^"]+"\} [1-9]/,
+    );
     expect(metrics).toMatch(
       /http_request_duration_seconds_count\{method="POST",route="\/v1\/chat\/completions",status_code="200"\} [1-9]/,
     );

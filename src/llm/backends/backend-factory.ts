@@ -9,9 +9,6 @@ import { UpstreamPolicy } from '../upstream-policy';
 import { Backend } from './backend';
 import { BackendPool } from './backend-pool';
 
-/** Delays of retried calls: ~100 ms, then doubling, with jitter. */
-const RETRY_INITIAL_DELAY_MS = 100;
-const RETRY_MAX_DELAY_MS = 2_000;
 /** Sockets beyond the inference slots, for warm-up, keep-warm, pulls and model checks. */
 const CONTROL_SOCKETS = 4;
 
@@ -48,23 +45,21 @@ export function createBackendPool(
   };
   const maxSockets = (llm.maxConcurrency + 1) * ollama.models.length + CONTROL_SOCKETS;
   const backends = endpoints.map((endpoint) => {
+    metricsService.addBackend(endpoint.baseUrl);
     const client = make.client(endpoint.baseUrl, { keepAlive: ollama.keepAlive, maxSockets });
     const policy = new UpstreamPolicy({
       failureThreshold: llm.circuitFailureThreshold,
       resetTimeoutMs: llm.circuitResetTimeoutMs,
-      maxRetries: ollama.maxRetries,
-      retryInitialDelayMs: RETRY_INITIAL_DELAY_MS,
-      retryMaxDelayMs: RETRY_MAX_DELAY_MS,
     });
-    return new Backend(
+    const backend: Backend = new Backend(
       client,
       endpoint,
       policy,
       ollama.models,
       (model) => make.lifecycle(model, client, endpoint, settings),
-      () => new Bulkhead(llm.maxConcurrency, llm.maxQueue, llm.queueTimeoutMs, () => metrics.load(pool)),
+      () => new Bulkhead(llm.maxConcurrency, llm.maxQueue, llm.queueTimeoutMs, () => metrics.load(backend)),
     );
+    return backend;
   });
-  const pool = new BackendPool(backends);
-  return pool;
+  return new BackendPool(backends);
 }

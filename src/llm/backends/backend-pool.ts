@@ -1,24 +1,38 @@
 import type { Backend } from './backend';
 
+/** What routing knows of one backend for one model. */
+export interface RouteCandidate {
+  /** Up, model warm, circuit not open. */
+  canServe: boolean;
+  /** Requests in flight for the model there. */
+  inFlight: number;
+  /** A connection to it failed moments ago: the last choice. */
+  suspect?: boolean;
+}
+
 /**
- * The backend for the next call to `model`: among those that can serve it (up, model warm, circuit not
- * open), the one with the fewest requests in flight for that model; ties go round robin from `cursor`.
- * Pure, so the routing rule can be read and tested on its own.
+ * The backend for the next call to a model: among those that can serve it (up, model warm, circuit not
+ * open), and not suspect if any is not, the one with the fewest requests in flight for that model;
+ * ties go round robin from `cursor`. Pure, so the routing rule can be read and tested on its own.
  * @returns the index of the chosen backend, or -1 when none can serve.
  */
-export function pickBackend(
-  candidates: ReadonlyArray<{ canServe: boolean; inFlight: number }>,
-  cursor: number,
-): number {
+export function pickBackend(candidates: readonly RouteCandidate[], cursor: number): number {
   let best = -1;
   for (let step = 0; step < candidates.length; step++) {
     const index = (cursor + step) % candidates.length;
     const candidate = candidates[index];
-    if (candidate.canServe && (best === -1 || candidate.inFlight < candidates[best].inFlight)) {
+    if (candidate.canServe && (best === -1 || better(candidate, candidates[best]))) {
       best = index;
     }
   }
   return best;
+}
+
+function better(candidate: RouteCandidate, than: RouteCandidate): boolean {
+  if (Boolean(candidate.suspect) !== Boolean(than.suspect)) {
+    return !candidate.suspect;
+  }
+  return candidate.inFlight < than.inFlight;
 }
 
 /**
@@ -30,12 +44,16 @@ export class BackendPool {
 
   constructor(readonly backends: readonly Backend[]) {}
 
-  /** Where the next call to `model` goes, or `undefined` when no backend can serve it now. */
-  pick(model: string): Backend | undefined {
+  /**
+   * Where the next call to `model` goes, or `undefined` when no backend can serve it now.
+   * @param excluded backends not to choose (those a call already tried).
+   */
+  pick(model: string, excluded?: ReadonlySet<Backend>): Backend | undefined {
     const index = pickBackend(
       this.backends.map((backend) => ({
-        canServe: backend.canServe(model),
+        canServe: excluded?.has(backend) !== true && backend.canServe(model),
         inFlight: backend.bulkhead(model).inFlight,
+        suspect: backend.suspect,
       })),
       this.cursor,
     );
@@ -48,8 +66,10 @@ export class BackendPool {
 
   /** The backend whose state explains best why `model` cannot be served now (for the refusal's words). */
   closest(model: string): Backend {
+    const warm = (backend: Backend): boolean => backend.endpoint.isUp() && backend.lifecycle(model).isReady;
     return (
-      this.backends.find((backend) => backend.endpoint.isUp() && backend.lifecycle(model).isReady) ??
+      this.backends.find((backend) => warm(backend) && backend.policy.circuit !== 'open') ??
+      this.backends.find(warm) ??
       this.backends.find((backend) => backend.endpoint.isUp()) ??
       this.backends[0]
     );

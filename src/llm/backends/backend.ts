@@ -5,6 +5,9 @@ import { ModelLifecycle } from '../models/model-lifecycle';
 import type { OllamaClient } from '../ollama/ollama-client';
 import type { UpstreamPolicy } from '../upstream-policy';
 
+/** How long a server that refused a connection stays the last choice; its health check takes over then. */
+const SUSPECT_MS = 3_000;
+
 /**
  * One Ollama server as the gateway uses it: its client, whether it answers (its endpoint), its circuit
  * breaker, and for each served model a lifecycle (present → pulled → warm → kept warm) and an admission
@@ -15,6 +18,8 @@ export class Backend {
   private readonly lifecycles = new Map<string, ModelLifecycle>();
   private readonly bulkheads = new Map<string, Bulkhead>();
   private stopped?: Promise<void>;
+  /** Until when a connection failure makes this server the last choice. */
+  private suspectUntil = 0;
 
   constructor(
     readonly client: OllamaClient,
@@ -49,6 +54,19 @@ export class Backend {
   /** Whether a request for `model` may go here now: the server answers, the model is warm, the circuit lets calls through. */
   canServe(model: string): boolean {
     return this.endpoint.isUp() && this.lifecycle(model).isReady && !this.policy.refusing();
+  }
+
+  /**
+   * A call could not connect here: until the server's own health check says more, prefer the others
+   * for a short while, so that requests not yet started do not meet the same failure.
+   */
+  markUnreachable(): void {
+    this.suspectUntil = Date.now() + SUSPECT_MS;
+  }
+
+  /** True for a short while after a connection failure. */
+  get suspect(): boolean {
+    return Date.now() < this.suspectUntil;
   }
 
   lifecycle(model: string): ModelLifecycle {
