@@ -1,6 +1,5 @@
 import { createServer as createHttpServer, Server } from 'node:http';
 import { AddressInfo, createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
-import type { OllamaConfig } from '../config/configuration';
 import { OllamaProbe } from './ollama-probe';
 
 function probeFor(url: string): OllamaProbe {
