@@ -82,7 +82,7 @@ export class Failover {
               }
               budget.retriesLeft--;
               if (isOllamaFailure(error, 'unreachable')) {
-                backend.markUnreachable();
+                backend.markUnreachable(error.socketCode === 'ECONNREFUSED');
               }
               if (this.mover.canMove(call, tried)) {
                 throw new MovedToAnotherBackend(error);

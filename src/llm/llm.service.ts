@@ -28,7 +28,8 @@ import {
 import { ModelRegistry } from './models/model-registry';
 import { ServiceUnavailableError } from '../common/errors';
 import { NdjsonTail } from './ollama/ndjson-tail';
-import { deferred, relay, relayStream, withQueueTime } from './stream-relay';
+import { deferred } from '../common/deferred';
+import { relay, relayStream, withQueueTime } from './stream-relay';
 import { UpstreamErrors } from './upstream-errors';
 
 /** Delays of retried calls on one server: ~100 ms, then doubling up to 2 s, with jitter. */

@@ -1,29 +1,11 @@
 import { TaskCancelledError } from 'cockatiel';
 import type { LlmOutcome } from '../metrics/metrics.service';
+import type { Deferred } from '../common/deferred';
 import type { InferenceCall } from './inference-call';
 import type { InferenceMetrics } from './inference-metrics';
 import type { LlmStreamEvent, LlmTimings } from './llm.types';
 import type { OllamaStreamEvent } from './ollama/ollama-client';
 import { outcomeOf, UpstreamErrors } from './upstream-errors';
-
-/** A promise with its settle functions; settling twice is a no-op. */
-export interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-export function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Whoever awaits it handles the rejection; nobody may be left to.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
 
 export interface RelayContext {
   errors: UpstreamErrors;

@@ -57,11 +57,18 @@ export class Backend {
   }
 
   /**
-   * A call could not connect here: until the server's own health check says more, prefer the others
-   * for a short while, so that requests not yet started do not meet the same failure.
+   * A call could not reach this server: prefer the others for a short while, so that requests not yet
+   * started do not meet the same failure. When nothing listens there any more (`refused`), the server
+   * is down or restarting, and a restarted one has no model loaded: every model here counts as not
+   * ready until the server answers and the model is warm again.
    */
-  markUnreachable(): void {
+  markUnreachable(refused: boolean): void {
     this.suspectUntil = Date.now() + SUSPECT_MS;
+    if (refused) {
+      for (const lifecycle of this.lifecycles.values()) {
+        lifecycle.reportUnreachable();
+      }
+    }
   }
 
   /** True for a short while after a connection failure. */

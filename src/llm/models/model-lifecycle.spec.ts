@@ -450,6 +450,19 @@ describe(ModelLifecycle.name, () => {
     expect(ready).toHaveBeenCalledTimes(2);
   });
 
+  it('is degraded when a call finds nothing listening, and warms the model again once Ollama answers', async () => {
+    create().start();
+    await advance();
+    expect(ollama.load).toHaveBeenCalledTimes(1);
+
+    ollama.expiresAt = undefined;
+    lifecycle.reportUnreachable();
+    expect(lifecycle.status()).toMatchObject({ state: 'degraded', reason: `Ollama is not answering at ${URL}` });
+    await advance();
+    expect(lifecycle.status().state).toBe('ready');
+    expect(ollama.load).toHaveBeenCalledTimes(2);
+  });
+
   it('stops every timer and request, and can be stopped twice', async () => {
     ollama.loadTimeMs = 60_000;
     create().start();

@@ -8,6 +8,7 @@ import { LoadKind, OllamaClient } from '../ollama/ollama-client';
 import { isOllamaFailure } from '../ollama/ollama-client.errors';
 import { isSameModel } from './model-name';
 import { sleep } from '../../common/abortable-sleep';
+import { deferred } from '../../common/deferred';
 import { keepWarmPlan, MIN_CHECK_INTERVAL_MS } from './keep-warm-plan';
 import { describeState, failureMessage, LifecycleStep } from './lifecycle-messages';
 import { LifecycleProblem, pullModel } from './model-pull';
@@ -53,7 +54,7 @@ export class ModelLifecycle {
   private backingOff = false;
   private running?: Promise<void>;
   private unsubscribe?: () => void;
-  private readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private readonly firstReady = deferred();
 
   constructor(
     /** The model's name as configured. */
@@ -89,13 +90,7 @@ export class ModelLifecycle {
 
   /** Resolves when the model is ready for the first time; rejects if the lifecycle is stopped before. */
   whenReady(): Promise<void> {
-    if (this.state === 'ready') {
-      return Promise.resolve();
-    }
-    if (this.stopping.signal.aborted) {
-      return Promise.reject(new Error('the model lifecycle was stopped'));
-    }
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return this.firstReady.promise;
   }
 
   status(): ModelStatus {
@@ -131,6 +126,17 @@ export class ModelLifecycle {
   }
 
   /**
+   * A call found nothing listening at Ollama's address, before its health check did: degraded until
+   * Ollama answers and the model is warm again (a restarted Ollama has nothing loaded).
+   */
+  reportUnreachable(): void {
+    if (this.stopping.signal.aborted || this.state === 'starting' || this.state === 'degraded') {
+      return;
+    }
+    this.onEndpointChange(false);
+  }
+
+  /**
    * An inference request started. While one runs Ollama keeps the model loaded, and its end restarts the
    * `keep_alive` countdown, so keep-warm has nothing to refresh meanwhile.
    * @returns the function to call when it ends (once).
@@ -152,10 +158,7 @@ export class ModelLifecycle {
     if (!this.stopping.signal.aborted) {
       this.stopping.abort();
       this.unsubscribe?.();
-      const stopped = new Error('the model lifecycle was stopped');
-      for (const waiter of this.readyWaiters.splice(0)) {
-        waiter.reject(stopped);
-      }
+      this.firstReady.reject(new Error('the model lifecycle was stopped'));
     }
     await this.running;
   }
@@ -383,9 +386,7 @@ export class ModelLifecycle {
       this.logger.log(`model ${this.model} is ${state}`);
     }
     if (state === 'ready') {
-      for (const waiter of this.readyWaiters.splice(0)) {
-        waiter.resolve();
-      }
+      this.firstReady.resolve();
       for (const listener of this.readyListeners) {
         listener();
       }

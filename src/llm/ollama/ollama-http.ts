@@ -282,7 +282,7 @@ export class OllamaHttp {
         `Ollama is unreachable at ${this.baseUrl} (${code})`,
         undefined,
         undefined,
-        { cause: error },
+        { cause: error, socketCode: code },
       );
     }
     const message = errorText(error);
