@@ -242,6 +242,21 @@ describe(`${EmbeddingsController.name} with the official openai client`, () => {
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
+  it('is documented in the OpenAPI document with an example that it answers as is', async () => {
+    const document = (await (await fetch(`${gateway.url}/docs-json`)).json()) as {
+      paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { example: unknown } }> } } }>;
+    };
+    const example = document.paths['/v1/embeddings'].post.requestBody.content['application/json'].schema.example;
+    expect(example).toEqual({ model: EMBEDDING_MODEL, input: expect.any(Array) });
+    const response = await fetch(`${gateway.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+      body: JSON.stringify(example),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ object: 'list', model: EMBEDDING_MODEL });
+  });
+
   it('records the model calls under the embeddings endpoint label', async () => {
     await client.embeddings.create({ model: EMBEDDING_MODEL, input: 'x' });
     const metrics = await (
