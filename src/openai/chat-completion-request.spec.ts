@@ -177,7 +177,7 @@ describe(parseChatCompletionRequest.name, () => {
       'invalid_type',
     ],
     [
-      'an image part',
+      'an image part whose URL is not a data URL',
       body({
         messages: [
           {
@@ -189,7 +189,17 @@ describe(parseChatCompletionRequest.name, () => {
           },
         ],
       }),
-      'messages[0].content[1].type',
+      'messages[0].content[1].image_url.url',
+      'invalid_image_url',
+    ],
+    [
+      'an image part in a system message',
+      body({
+        messages: [
+          { role: 'system', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+        ],
+      }),
+      'messages[0].content[0].type',
       'unsupported_content_type',
     ],
     [
@@ -243,19 +253,24 @@ describe(parseChatCompletionRequest.name, () => {
       'invalid_type',
     ],
     ['n of 2', body({ n: 2 }), 'n', 'unsupported_value'],
-    ['tools', body({ tools: [{ type: 'function', function: { name: 'f' } }] }), 'tools', 'unsupported_parameter'],
-    ['functions', body({ functions: [{ name: 'f' }] }), 'functions', 'unsupported_parameter'],
     [
-      'a tool message',
+      'a tool that is not a function',
+      body({ tools: [{ type: 'code_interpreter' }] }),
+      'tools[0].type',
+      'unsupported_tool_type',
+    ],
+    ['the legacy functions', body({ functions: [{ name: 'f' }] }), 'functions', 'unsupported_parameter'],
+    [
+      'a tool message answering no earlier call',
       body({ messages: [{ role: 'tool', content: '42', tool_call_id: 'c1' }] }),
-      'messages[0].role',
-      'unsupported_parameter',
+      'messages[0].tool_call_id',
+      'unknown_tool_call_id',
     ],
     [
-      'an assistant message with tool calls',
+      'an assistant tool call without its function',
       body({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function' }] }] }),
-      'messages[0].tool_calls',
-      'unsupported_parameter',
+      'messages[0].tool_calls[0].function',
+      'invalid_type',
     ],
     ['logprobs', body({ logprobs: true }), 'logprobs', 'unsupported_value'],
     ['audio output', body({ modalities: ['text', 'audio'] }), 'modalities', 'unsupported_value'],
@@ -272,8 +287,14 @@ describe(parseChatCompletionRequest.name, () => {
     expect(refusalOf(body({ top_k: 40 })).message).toBe('Unrecognized request argument supplied: top_k');
   });
 
-  it('says tools are not supported', () => {
-    expect(refusalOf(body({ tools: [{ type: 'function' }] })).message).toMatch(/tools .* not supported/);
+  it('says that remote images are not fetched, and how to send one instead', () => {
+    const refusal = refusalOf(
+      body({
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
+      }),
+    );
+    expect(refusal.param).toBe('messages[0].content[0].image_url.url');
+    expect(refusal.message).toMatch(/not fetched.*data:image\/png;base64/);
   });
 
   it(`refuses more than ${MAX_MESSAGES} messages`, () => {

@@ -26,7 +26,11 @@ import {
 import type { ChatCompletion } from './openai.types';
 
 const DESCRIPTION = [
-  "OpenAI's chat completions API, served by the local model: point any OpenAI client at `<this service>/v1`.",
+  "OpenAI's chat completions API, served by the local models: point any OpenAI client at `<this service>/v1`.",
+  'Tools (`tools`, `tool_choice` `auto`, `none`, `required` or a named function — a forced choice is enforced',
+  'with a JSON schema of the allowed calls — and `parallel_tool_calls`) need a model with the `tools`',
+  'capability; images (user content parts with an inline `data:image/...;base64,` URL; remote URLs are',
+  'refused) need `vision`. A model without the capability a request needs is refused with 400.',
   'With `"stream": true` the answer is `text/event-stream` of `chat.completion.chunk` objects ending in',
   '`data: [DONE]`; a failure after the stream started ends it with `data: {"error": {...}}`.',
   'Errors use OpenAI\'s shape `{"error": {message, type, param, code}}`.',

@@ -11,16 +11,85 @@ const TEXT_PART: SchemaObject = {
   properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
 };
 
+const IMAGE_PART: SchemaObject = {
+  type: 'object',
+  required: ['type', 'image_url'],
+  description: 'User messages only, for a model with the `vision` capability.',
+  properties: {
+    type: { type: 'string', enum: ['image_url'] },
+    image_url: {
+      type: 'object',
+      required: ['url'],
+      properties: {
+        url: {
+          type: 'string',
+          example: 'data:image/png;base64,iVBORw0KGgo…',
+          description:
+            'A base64 `data:` URL of a PNG, JPEG, WEBP or GIF image, at most 20 MiB decoded. Remote http(s) URLs ' +
+            "are refused: the gateway fetches nothing on a caller's behalf.",
+        },
+        detail: { type: 'string', enum: ['auto', 'low', 'high'], description: 'Accepted and ignored.' },
+      },
+    },
+  },
+};
+
+const TOOL_CALL: SchemaObject = {
+  type: 'object',
+  required: ['id', 'type', 'function'],
+  properties: {
+    id: { type: 'string', example: 'call_9f2c4b1e7a3d5c6b8e0f1a2b' },
+    type: { type: 'string', enum: ['function'] },
+    function: {
+      type: 'object',
+      required: ['name', 'arguments'],
+      properties: {
+        name: { type: 'string', example: 'get_weather' },
+        arguments: { type: 'string', example: '{"city":"Oslo"}', description: 'A JSON object, as a string.' },
+      },
+    },
+  },
+};
+
 const MESSAGE: SchemaObject = {
   type: 'object',
   required: ['role'],
   properties: {
-    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant'] },
+    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
     content: {
-      oneOf: [{ type: 'string' }, { type: 'array', items: TEXT_PART }],
-      description: 'Text, or text parts (joined with line breaks). Other part types are refused.',
+      nullable: true,
+      oneOf: [{ type: 'string' }, { type: 'array', items: { oneOf: [TEXT_PART, IMAGE_PART] } }],
+      description:
+        'Text, or parts: text parts are joined with line breaks; image parts only in user messages. ' +
+        'May be null on an assistant message with tool_calls.',
+    },
+    tool_calls: { type: 'array', items: TOOL_CALL, description: 'Assistant messages: the calls it made.' },
+    tool_call_id: {
+      type: 'string',
+      description: 'Tool messages: the id of the assistant tool call this is the result of.',
     },
     name: { type: 'string', description: 'Accepted and ignored.' },
+  },
+};
+
+const TOOL: SchemaObject = {
+  type: 'object',
+  required: ['type', 'function'],
+  properties: {
+    type: { type: 'string', enum: ['function'] },
+    function: {
+      type: 'object',
+      required: ['name'],
+      properties: {
+        name: { type: 'string', pattern: '^[a-zA-Z0-9_-]{1,64}$' },
+        description: { type: 'string' },
+        parameters: {
+          type: 'object',
+          description: 'A JSON schema with `"type": "object"`; absent: no arguments.',
+        },
+        strict: { type: 'boolean', description: 'Accepted; calls always follow the schema as far as the model can.' },
+      },
+    },
   },
 };
 
@@ -40,10 +109,14 @@ export const CHAT_COMPLETION_REQUEST_SCHEMA: SchemaObject = {
   example: CHAT_COMPLETION_EXAMPLE,
   description:
     "OpenAI's chat completion request. Other OpenAI fields (user, presence_penalty, frequency_penalty, " +
-    'logit_bias, metadata, store, service_tier, tool_choice, ...) are accepted and ignored; fields OpenAI ' +
-    'does not know are refused.',
+    'logit_bias, metadata, store, service_tier, ...) are accepted and ignored; fields OpenAI does not know ' +
+    'are refused.',
   properties: {
-    model: { type: 'string', example: 'llama3.1:latest', description: 'OLLAMA_MODEL, with or without `:latest`.' },
+    model: {
+      type: 'string',
+      example: 'llama3.1:latest',
+      description: 'A served model (OLLAMA_MODEL or one of OLLAMA_MODELS), with or without `:latest`.',
+    },
     messages: { type: 'array', minItems: 1, items: MESSAGE },
     temperature: nullable({ type: 'number', minimum: 0, maximum: 2 }),
     top_p: nullable({ type: 'number', minimum: 0, maximum: 1 }),
@@ -66,6 +139,33 @@ export const CHAT_COMPLETION_REQUEST_SCHEMA: SchemaObject = {
       },
     },
     n: nullable({ type: 'integer', enum: [1], description: 'Only one choice per request.' }),
+    tools: nullable({
+      type: 'array',
+      maxItems: 128,
+      items: TOOL,
+      description: 'Functions the model may call (a model with the `tools` capability); names are unique.',
+    }),
+    tool_choice: nullable({
+      oneOf: [
+        { type: 'string', enum: ['none', 'auto', 'required'] },
+        {
+          type: 'object',
+          required: ['type', 'function'],
+          properties: {
+            type: { type: 'string', enum: ['function'] },
+            function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+          },
+        },
+      ],
+      description:
+        '`auto` (default with tools): the model decides. `none`: no tools are offered. `required` or a named ' +
+        "function: the model's output is constrained to one call of an allowed tool.",
+    }),
+    parallel_tool_calls: nullable({
+      type: 'boolean',
+      default: true,
+      description: '`false`: at most one call per answer.',
+    }),
   },
 };
 
@@ -96,11 +196,12 @@ export const CHAT_COMPLETION_SCHEMA: SchemaObject = {
             type: 'object',
             properties: {
               role: { type: 'string', enum: ['assistant'] },
-              content: { type: 'string' },
+              content: { type: 'string', nullable: true, description: 'null when the model only called tools.' },
               refusal: { type: 'string', nullable: true },
+              tool_calls: { type: 'array', items: TOOL_CALL },
             },
           },
-          finish_reason: { type: 'string', enum: ['stop', 'length'] },
+          finish_reason: { type: 'string', enum: ['stop', 'length', 'tool_calls'] },
           logprobs: { type: 'object', nullable: true },
         },
       },
@@ -152,9 +253,13 @@ const RETRY_AFTER = {
 };
 
 const ERRORS: Record<number, { description: string; headers?: typeof RETRY_AFTER }> = {
-  400: { description: 'invalid_request_error; `param` names the field at fault.' },
+  400: {
+    description:
+      'invalid_request_error; `param` names the field at fault. Also a model that lacks a capability the ' +
+      'request needs (model_capability_missing).',
+  },
   401: { description: 'API keys are configured and the request carries none or a wrong one (invalid_api_key).' },
-  404: { description: 'The model is not the served one (model_not_found).' },
+  404: { description: 'The model is not served here (model_not_found).' },
   429: { description: 'Rate limit reached (rate_limit_exceeded).', headers: RETRY_AFTER },
   502: { description: 'Ollama answered with an error or an unusable answer (server_error).' },
   503: {

@@ -2,7 +2,19 @@ import type { OpenAiErrorBody } from './openai-error';
 
 /** OpenAI's wire objects, as far as this server produces them. */
 
-export type FinishReason = 'stop' | 'length';
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
+
+/** A call the model made; `arguments` is a JSON string, as OpenAI sends it. */
+export interface ChatCompletionToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A tool call in a stream: all of it in one delta, as the model gives its calls whole. */
+export interface ChatCompletionToolCallDelta extends ChatCompletionToolCall {
+  index: number;
+}
 
 export interface CompletionUsage {
   prompt_tokens: number;
@@ -19,7 +31,8 @@ export interface ChatCompletion {
   system_fingerprint: string;
   choices: Array<{
     index: 0;
-    message: { role: 'assistant'; content: string; refusal: null };
+    /** `content` is null when the model only called tools. */
+    message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: ChatCompletionToolCall[] };
     finish_reason: FinishReason;
     logprobs: null;
   }>;
@@ -34,7 +47,7 @@ export interface ChatCompletionChunk {
   system_fingerprint: string;
   choices: Array<{
     index: 0;
-    delta: { role?: 'assistant'; content?: string };
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ChatCompletionToolCallDelta[] };
     finish_reason: FinishReason | null;
     logprobs: null;
   }>;
@@ -56,4 +69,18 @@ export interface OpenAiModel {
 export interface OpenAiModelList {
   object: 'list';
   data: OpenAiModel[];
+}
+
+export interface Embedding {
+  object: 'embedding';
+  index: number;
+  /** Floats, or with `encoding_format: "base64"` the base64 of their float32 little-endian bytes. */
+  embedding: number[] | string;
+}
+
+export interface EmbeddingList {
+  object: 'list';
+  data: Embedding[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
 }

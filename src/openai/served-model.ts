@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { Llm } from '../llm/llm';
+import type { ModelCapability } from '../llm/llm.types';
+import { ModelCapabilityError } from '../llm/models/model-errors';
 import { OpenAiRequestError } from './openai-error';
 import type { OpenAiModel } from './openai.types';
 
@@ -25,6 +27,19 @@ export class ServedModels {
       throw OpenAiRequestError.modelNotFound(name);
     }
     return model;
+  }
+
+  /**
+   * Refuses a model that Ollama said cannot do `capability`, as the `Llm` port does for what it is sent;
+   * for what the gateway asks in other words (a forced tool call goes out as a JSON schema, not tools).
+   * A model whose capabilities are not known yet passes, and is refused as not ready when called.
+   * @throws ModelCapabilityError 400 naming the model and the capability.
+   */
+  requireCapability(model: string, capability: ModelCapability): void {
+    const has = this.llm.models().find(({ name }) => name === model)?.capabilities ?? [];
+    if (has.length > 0 && !has.includes(capability)) {
+      throw new ModelCapabilityError(model, capability, has);
+    }
   }
 
   /**

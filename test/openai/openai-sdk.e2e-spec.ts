@@ -200,19 +200,19 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
     expect(gateway.emulator.stats.requests.chat ?? 0).toBe(chatsBefore);
   });
 
-  it('refuses tools with BadRequestError naming the parameter', async () => {
+  it('refuses a tool whose parameters are not an object schema with BadRequestError naming the parameter', async () => {
     const error = await rejectionOf(
       client.chat.completions.create({
         model: MODEL,
         messages: [{ role: 'user', content: 'Weather?' }],
-        tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }],
+        tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'string' } } }],
       }),
     );
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(error).toMatchObject({ status: 400, param: 'tools', type: 'invalid_request_error' });
+    expect(error).toMatchObject({ status: 400, param: 'tools[0].function.parameters', type: 'invalid_request_error' });
   });
 
-  it('refuses n > 1 and image parts with BadRequestError naming the field', async () => {
+  it('refuses n > 1 and remote image URLs with BadRequestError naming the field', async () => {
     await expect(
       client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], n: 2 }),
     ).rejects.toMatchObject({ status: 400, param: 'n' });
@@ -221,7 +221,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
         model: MODEL,
         messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
       }),
-    ).rejects.toMatchObject({ status: 400, param: 'messages[0].content[0].type' });
+    ).rejects.toMatchObject({ status: 400, param: 'messages[0].content[0].image_url.url' });
   });
 
   it('lists the served model', async () => {

@@ -1,0 +1,32 @@
+import { Body, Controller, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
+import { EMBEDDING_LIST_SCHEMA, EMBEDDINGS_DESCRIPTION, EMBEDDINGS_REQUEST_SCHEMA } from './embeddings.openapi';
+import { parseEmbeddingsRequest } from './embeddings-request';
+import { EmbeddingsService } from './embeddings.service';
+import { OpenAiExceptionFilter } from './openai-exception.filter';
+import { ApiOpenAiErrors } from './openai.openapi';
+import type { EmbeddingList } from './openai.types';
+
+@ApiTags('openai')
+@ApiBearerAuth(BEARER_AUTH)
+@ApiSecurity(API_KEY_AUTH)
+@UseFilters(OpenAiExceptionFilter)
+@Controller('v1')
+export class EmbeddingsController {
+  constructor(private readonly embeddings: EmbeddingsService) {}
+
+  /** The body is plain JSON checked by `parseEmbeddingsRequest`, for OpenAI's error shape with `param`. */
+  @Post('embeddings')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Create embeddings (OpenAI-compatible)', description: EMBEDDINGS_DESCRIPTION })
+  @ApiBody({ schema: EMBEDDINGS_REQUEST_SCHEMA })
+  @ApiOkResponse({ description: 'One embedding per input, in order.', schema: EMBEDDING_LIST_SCHEMA })
+  @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
+  create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<EmbeddingList> {
+    const request = parseEmbeddingsRequest(body);
+    return this.embeddings.embed(request, abortOnClientDisconnect(reply));
+  }
+}

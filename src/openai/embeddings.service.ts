@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { Llm } from '../llm/llm';
+import { float32Base64 } from './embedding-encoding';
+import { EmbeddingsRequest, toLlmEmbedRequest } from './embeddings-request';
+import type { EmbeddingList } from './openai.types';
+import { ServedModels } from './served-model';
+
+/** The `endpoint` label of the LLM metrics for `POST /v1/embeddings`. */
+export const EMBEDDINGS_METRICS_ENDPOINT = 'embeddings';
+
+/** `POST /v1/embeddings` on top of the `Llm` port. */
+@Injectable()
+export class EmbeddingsService {
+  constructor(
+    private readonly llm: Llm,
+    private readonly served: ServedModels,
+  ) {}
+
+  /**
+   * One embedding per input, in order, as OpenAI's list; `model` is echoed as the client named it.
+   * @throws OpenAiRequestError 404 when the request names a model that is not served.
+   * @throws ModelCapabilityError 400 for a model without the `embedding` capability.
+   * @throws ServiceUnavailableError (503), UpstreamTimeoutError (504), BadGatewayError (502), as `Llm.embed`.
+   */
+  async embed(request: EmbeddingsRequest, signal?: AbortSignal): Promise<EmbeddingList> {
+    const model = this.served.resolve(request.model);
+    const result = await this.llm.embed(toLlmEmbedRequest(request, model), {
+      signal,
+      endpoint: EMBEDDINGS_METRICS_ENDPOINT,
+    });
+    return {
+      object: 'list',
+      data: result.embeddings.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: request.encoding === 'base64' ? float32Base64(vector) : vector,
+      })),
+      model: request.model,
+      usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
+    };
+  }
+}
