@@ -23,6 +23,8 @@ const ERRORS: Record<number, { description: string; headers?: typeof RETRY_AFTER
   401: { description: 'API keys are configured and the request carries none or a wrong one.' },
   403: { description: "Model management: the gateway's configuration decides which models exist." },
   404: { description: "The model is not served by this gateway (`model 'x' not found`)." },
+  413: { description: 'The body is larger than BODY_LIMIT_BYTES.' },
+  415: { description: 'The body is not sent as JSON (`Content-Type: application/json`).' },
   429: { description: 'Rate limit reached for this key or client address.', headers: RETRY_AFTER },
   502: { description: 'Ollama answered with an error or with an answer that could not be used.' },
   503: {

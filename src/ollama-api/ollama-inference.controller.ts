@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -12,6 +12,7 @@ import type { FastifyReply } from 'fastify';
 import { abortOnClientDisconnect } from '../common/http/client-disconnect';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { relayAnswer } from './answer-relay';
+import { requireJsonBody } from './json-body';
 import { InferencePath, OllamaApiService } from './ollama-api.service';
 import { ApiOllamaErrors, NDJSON_DESCRIPTION, ollamaRequestSchema } from './ollama-api.openapi';
 
@@ -35,7 +36,7 @@ const JSON_ANSWER = {
 @ApiTags('ollama')
 @ApiBearerAuth(BEARER_AUTH)
 @ApiSecurity(API_KEY_AUTH)
-@ApiOllamaErrors(400, 401, 404, 429, 502, 503, 504)
+@ApiOllamaErrors(400, 401, 404, 413, 415, 429, 502, 503, 504)
 @Controller('api')
 export class OllamaInferenceController {
   constructor(private readonly api: OllamaApiService) {}
@@ -51,8 +52,12 @@ export class OllamaInferenceController {
   })
   @ApiProduces('application/x-ndjson', 'application/json')
   @ApiOkResponse(STREAMED)
-  chat(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    return this.relay('/api/chat', body, reply);
+  chat(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.relay('/api/chat', body, contentType, reply);
   }
 
   @Post('generate')
@@ -66,8 +71,12 @@ export class OllamaInferenceController {
   })
   @ApiProduces('application/x-ndjson', 'application/json')
   @ApiOkResponse(STREAMED)
-  generate(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    return this.relay('/api/generate', body, reply);
+  generate(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.relay('/api/generate', body, contentType, reply);
   }
 
   @Post('embed')
@@ -83,8 +92,12 @@ export class OllamaInferenceController {
     ),
   })
   @ApiOkResponse(JSON_ANSWER)
-  embed(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    return this.relay('/api/embed', body, reply);
+  embed(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.relay('/api/embed', body, contentType, reply);
   }
 
   @Post('embeddings')
@@ -97,11 +110,21 @@ export class OllamaInferenceController {
     ),
   })
   @ApiOkResponse(JSON_ANSWER)
-  embeddings(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    return this.relay('/api/embeddings', body, reply);
+  embeddings(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    return this.relay('/api/embeddings', body, contentType, reply);
   }
 
-  private async relay(path: InferencePath, body: unknown, reply: FastifyReply): Promise<void> {
+  private async relay(
+    path: InferencePath,
+    body: unknown,
+    contentType: string | undefined,
+    reply: FastifyReply,
+  ): Promise<void> {
+    requireJsonBody(contentType);
     const signal = abortOnClientDisconnect(reply);
     const answer = await this.api.infer(path, body, signal);
     await relayAnswer(reply, answer, signal);

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { abortOnClientDisconnect } from '../common/http/client-disconnect';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { relayAnswer } from './answer-relay';
+import { requireJsonBody } from './json-body';
 import { OllamaApiService } from './ollama-api.service';
 import { ApiOllamaErrors } from './ollama-api.openapi';
 import type { ModelList } from './served-list';
@@ -49,8 +50,13 @@ export class OllamaModelsController {
     },
   })
   @ApiOkResponse({ description: 'Ollama’s answer.', schema: { type: 'object' } })
-  @ApiOllamaErrors(400, 401, 404, 429, 502, 503, 504)
-  async show(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  @ApiOllamaErrors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+  async show(
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    requireJsonBody(contentType);
     const signal = abortOnClientDisconnect(reply);
     await relayAnswer(reply, await this.api.show(body, signal), signal);
   }
