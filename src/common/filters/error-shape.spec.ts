@@ -26,7 +26,9 @@ describe(errorShapeOf.name, () => {
     '/apix',
     '/API/chat',
     '//api',
-  ])('answers %s in the service’s shape', (url) => {
+    // An unreadable request, whose path is not known.
+    '',
+  ])('answers %j in the service’s shape', (url) => {
     expect(errorShapeOf(url)).toBe('service');
   });
 });
