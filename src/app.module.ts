@@ -10,6 +10,7 @@ import type { Configuration } from './config/environment';
 import { HealthModule } from './health/health.module';
 import { loggerOptions } from './logging/logger.options';
 import { MetricsModule } from './metrics/metrics.module';
+import { OllamaApiModule } from './ollama-api/ollama-api.module';
 import { OpenAiModule } from './openai/openai.module';
 import { RiskModule } from './risk/risk.module';
 import { SecurityModule } from './security/security.module';
@@ -35,6 +36,7 @@ export class AppModule {
           useFactory: (app: AppConfig) => loggerOptions(app),
         }),
         ...FEATURE_MODULES,
+        OllamaApiModule,
       ],
       providers: GLOBAL_ENHANCERS,
     };

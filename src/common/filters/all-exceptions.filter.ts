@@ -70,8 +70,8 @@ function messageOf(response: string | object): string {
  * client errors keep theirs, anything else is a 500 whose details stay in the log. No stack trace,
  * file path or upstream error text is ever sent. Streams that already sent their headers are only
  * ended: their error event is the stream's own business. The body has the shape the path's callers
- * read (`errorBodyFor`): OpenAI's under `/v1`, CONTRACT §2's elsewhere. A path that exists, asked with
- * a method it does not take, is answered 405 with `Allow`.
+ * read (`errorBodyFor`): OpenAI's under `/v1`, Ollama's under `/api` and on `/`, CONTRACT §2's elsewhere.
+ * A path that exists, asked with a method it does not take, is answered 405 with `Allow`.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {

@@ -8,12 +8,29 @@ describe(errorShapeOf.name, () => {
     },
   );
 
-  it.each(['/', '/chat', '/risk/assess', '/health/live', '/v10/models', '/v1x', '/api/v1/chat', '/V1/models', '/docs'])(
-    'answers %s in the service’s shape',
+  it.each(['/api', '/api/', '/api/chat', '/api/tags?x=1', '/api/v1/chat', '/api/nowhere', '/', '/?probe=1'])(
+    'answers %s in Ollama’s shape',
     (url) => {
-      expect(errorShapeOf(url)).toBe('service');
+      expect(errorShapeOf(url)).toBe('ollama');
     },
   );
+
+  it.each([
+    '/chat',
+    '/risk/assess',
+    '/health/live',
+    '/v10/models',
+    '/v1x',
+    '/V1/models',
+    '/docs',
+    '/apix',
+    '/API/chat',
+    '//api',
+    // An unreadable request, whose path is not known.
+    '',
+  ])('answers %j in the service’s shape', (url) => {
+    expect(errorShapeOf(url)).toBe('service');
+  });
 });
 
 describe(errorBodyFor.name, () => {
@@ -55,6 +72,16 @@ describe(errorBodyFor.name, () => {
       error: 'Request Timeout',
       message: 'the request body did not arrive within 60 s',
       requestId: 'r-3',
+    });
+  });
+
+  it('words an answer on /api and / as Ollama’s {"error"} body, which Ollama’s clients show', () => {
+    expect(errorBodyFor('/api/chat', 401, 'invalid API key', 'r-5')).toEqual({ error: 'invalid API key' });
+    expect(errorBodyFor('/api/nowhere?x=1', 404, 'no route GET /api/nowhere', 'r-6')).toEqual({
+      error: 'no route GET /api/nowhere',
+    });
+    expect(errorBodyFor('/', 405, 'POST is not allowed on /; use GET or HEAD', 'r-7')).toEqual({
+      error: 'POST is not allowed on /; use GET or HEAD',
     });
   });
 

@@ -49,7 +49,8 @@ function clientErrorStatus(code: string): number | undefined {
 
 /** The method and path of a request the parser refused, when its request line can be read. */
 function askerOfUnparsed(rawPacket: unknown): Asker {
-  const unknown: Asker = { method: 'unknown', url: '/', route: UNMATCHED_ROUTE, requestId: randomUUID() };
+  // No path at all rather than `/`, which is a path of Ollama's API: an unreadable request gets the service's body.
+  const unknown: Asker = { method: 'unknown', url: '', route: UNMATCHED_ROUTE, requestId: randomUUID() };
   if (!Buffer.isBuffer(rawPacket)) {
     return unknown;
   }

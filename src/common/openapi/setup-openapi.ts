@@ -12,16 +12,18 @@ export const BEARER_AUTH = 'bearer';
 export const API_KEY_AUTH = 'api-key';
 
 const DESCRIPTION = [
-  'Chat and financial risk assessment served by a local Ollama model, and an OpenAI-compatible API under `/v1`.',
+  'Chat and financial risk assessment served by a local Ollama model, an OpenAI-compatible API under `/v1`,',
+  "and Ollama's own API under `/api` for Ollama's clients.",
   '',
   'Every response carries `X-Request-Id` and `X-Response-Time`. Errors are JSON',
-  '`{statusCode, error, message, requestId}`, and on `/v1` OpenAI\'s `{"error": {message, type, param, code}}`;',
+  '`{statusCode, error, message, requestId}`, on `/v1` OpenAI\'s `{"error": {message, type, param, code}}`,',
+  'and on `/api` and `/` Ollama\'s `{"error": "<message>"}`;',
   '503 answers carry `Retry-After`. Refusals decided before a route runs have the same bodies: unreadable JSON',
   '(400), unknown route (404), wrong method (405, with `Allow`), slow client (408), body over `BODY_LIMIT_BYTES`',
   '(413), body not JSON (415), headers too large (431).',
   '',
   'When `API_KEYS` is set, `/chat`, `/risk/assess` and every `/v1` route need `Authorization: Bearer <key>`',
-  'or `X-API-Key: <key>`.',
+  "or `X-API-Key: <key>`, and so does every route of Ollama's API under `/api` (`GET /` needs none).",
 ].join('\n');
 
 /** swagger-ui's static files (a dependency of ours, at the version `@nestjs/swagger` uses). */

@@ -1,0 +1,89 @@
+import { Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { DomainError } from '../common/errors';
+import { LlmCallAbortedError } from '../llm/llm.errors';
+import type { LlmForwardResponse } from '../llm/llm.types';
+
+const logger = new Logger('OllamaApi');
+
+/** What Ollama's streams are; answers without a content type are its JSON. */
+const NDJSON = /^application\/x-ndjson\b/i;
+const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** Resolves when the response can take more, or has closed (the client left: nothing to wait for). */
+function writable(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/**
+ * Ends an answer whose status is already on the wire. An NDJSON stream ends as Ollama ends a failed
+ * one, with a last `{"error": "…"}` line, which Ollama's clients raise as an error; any other answer
+ * is cut off, so that it cannot pass for a whole one.
+ */
+function endBroken(response: ServerResponse, error: unknown, ndjson: boolean): void {
+  if (!(error instanceof DomainError)) {
+    logger.error({ err: error }, 'relaying an answer of Ollama failed');
+  }
+  if (response.destroyed || error instanceof LlmCallAbortedError) {
+    response.destroy();
+    return;
+  }
+  if (!ndjson) {
+    response.destroy();
+    return;
+  }
+  const message = error instanceof DomainError ? error.message : 'the answer was cut off';
+  response.end(`${JSON.stringify({ error: message })}\n`);
+}
+
+/**
+ * Writes an answer of Ollama's to the client byte for byte, as it arrives: its status and content type,
+ * then each chunk, waiting for the socket to drain whenever it is full, so a slow reader slows the
+ * relay instead of filling memory. When `signal` aborts (the client left) it stops reading, which ends
+ * the model call and aborts Ollama's generation.
+ *
+ * Nothing is written before the first chunk arrived: a failure before it rejects the returned promise,
+ * so the exception filter still answers with a proper status. From the first chunk on, the reply is
+ * taken over from Fastify and a failure ends the answer (`endBroken`).
+ */
+export async function relayAnswer(reply: FastifyReply, answer: LlmForwardResponse, signal: AbortSignal): Promise<void> {
+  const chunks = answer.body[Symbol.asyncIterator]();
+  let next = await chunks.next();
+  const response = reply.raw;
+  const contentType = answer.contentType ?? DEFAULT_CONTENT_TYPE;
+  const ndjson = NDJSON.test(contentType);
+  void reply.hijack();
+  response.writeHead(answer.status, {
+    'content-type': contentType,
+    // A proxy that buffers would hold every line of the stream back until the end.
+    ...(ndjson && { 'x-accel-buffering': 'no' }),
+  });
+  try {
+    while (next.done !== true && !signal.aborted) {
+      if (!response.write(next.value)) {
+        await writable(response);
+        if (signal.aborted || response.destroyed) {
+          break;
+        }
+      }
+      next = await chunks.next();
+    }
+    if (!signal.aborted && !response.destroyed) {
+      response.end();
+    }
+  } catch (error) {
+    endBroken(response, error, ndjson);
+  } finally {
+    // Leaving before the end ends the call, which closes Ollama's connection and so its generation.
+    await chunks.return?.(undefined);
+  }
+}
