@@ -180,7 +180,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
         throw new ServiceUnavailableError('Ollama is not answering; retry shortly', 'ollama_unreachable', 5);
       }
       try {
-        return await backend.client.forward(request, idle);
+        return await backend.client.forward(request, { ...idle, signal: options.signal });
       } catch (error) {
         throw this.errors.mapControl(error);
       }
@@ -200,6 +200,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
         isLast: () => false,
         map: (chunk: Buffer) => tail.keep(chunk),
         onEnd: () => this.metrics.tokens(tail.usage()),
+        failureAtEnd: () => tail.failure(request.path),
       });
       return {
         status: answer.status,

@@ -22,6 +22,12 @@ export interface RelayShape<I, O> {
   isLast(item: I): boolean;
   /** Called when the upstream ended by itself, without error. */
   onEnd?(): void;
+  /**
+   * A failure the answer itself reported at its end (relayed bytes carry Ollama's `{"error"}` line as
+   * they are): the call then counts as failed, for the metrics and the circuit breaker, though the
+   * caller already has every byte.
+   */
+  failureAtEnd?(): unknown;
 }
 
 /**
@@ -77,8 +83,14 @@ export function relay<I, O>(
           yield out;
         }
       }
-      outcome = 'success';
-      shape.onEnd?.();
+      const failure = shape.failureAtEnd?.();
+      if (failure === undefined) {
+        outcome = 'success';
+        shape.onEnd?.();
+      } else {
+        outcome = 'error';
+        streamEnd.reject(failure);
+      }
     } catch (error) {
       const mapped = context.errors.map(error, call, true);
       outcome = outcomeOf(mapped);

@@ -1,4 +1,5 @@
 import type { LlmUsage } from '../llm.types';
+import { OllamaClientError } from './ollama-client.errors';
 
 /** How much of the end of an answer is kept: Ollama's last line (the one with the counts) fits easily. */
 const TAIL_BYTES = 8 * 1024;
@@ -19,15 +20,28 @@ export class NdjsonTail {
 
   /** The counts of the last complete object; zeros when there are none. */
   usage(): LlmUsage {
+    const last = this.last();
+    return {
+      promptTokens: typeof last?.prompt_eval_count === 'number' ? last.prompt_eval_count : 0,
+      completionTokens: typeof last?.eval_count === 'number' ? last.eval_count : 0,
+    };
+  }
+
+  /** The failure Ollama reported in its last line (`{"error":"…"}`), if it did. */
+  failure(path: string): OllamaClientError | undefined {
+    const last = this.last();
+    return last !== undefined && 'error' in last
+      ? new OllamaClientError('upstream', `Ollama reported an error in the ${path} stream`, String(last.error))
+      : undefined;
+  }
+
+  private last(): Record<string, unknown> | undefined {
     const lines = this.tail.toString('utf8').trim().split('\n');
     try {
-      const last = JSON.parse(lines[lines.length - 1]) as { prompt_eval_count?: unknown; eval_count?: unknown };
-      return {
-        promptTokens: typeof last.prompt_eval_count === 'number' ? last.prompt_eval_count : 0,
-        completionTokens: typeof last.eval_count === 'number' ? last.eval_count : 0,
-      };
+      const parsed = JSON.parse(lines[lines.length - 1]) as unknown;
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
     } catch {
-      return { promptTokens: 0, completionTokens: 0 };
+      return undefined;
     }
   }
 }

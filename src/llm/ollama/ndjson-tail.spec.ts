@@ -1,0 +1,36 @@
+import { NdjsonTail } from './ndjson-tail';
+
+function tailOf(...chunks: string[]): NdjsonTail {
+  const tail = new NdjsonTail();
+  for (const chunk of chunks) {
+    expect(tail.keep(Buffer.from(chunk)).toString()).toBe(chunk);
+  }
+  return tail;
+}
+
+describe(NdjsonTail.name, () => {
+  it("reads the token counts of an answer's last line, however the bytes were cut", () => {
+    const tail = tailOf(
+      '{"message":{"content":"Hi"},"done":false}\n{"done":true,"prompt_eval',
+      '_count":26,"eval_count":282}\n',
+    );
+    expect(tail.usage()).toEqual({ promptTokens: 26, completionTokens: 282 });
+    expect(tail.failure('/api/chat')).toBeUndefined();
+  });
+
+  it('keeps only the end of a long answer', () => {
+    const long = `${'{"message":{"content":"x"},"done":false}\n'.repeat(2_000)}{"done":true,"eval_count":5}\n`;
+    expect(tailOf(long.slice(0, 40_000), long.slice(40_000)).usage()).toEqual({ promptTokens: 0, completionTokens: 5 });
+  });
+
+  it("turns an error line at the end into a failure with Ollama's words for the log", () => {
+    const failure = tailOf('{"done":false}\n{"error":"an error was encountered while running the model"}\n').failure(
+      '/api/chat',
+    );
+    expect(failure).toMatchObject({ kind: 'upstream', detail: 'an error was encountered while running the model' });
+  });
+
+  it('counts nothing for an answer that is not NDJSON', () => {
+    expect(tailOf('not json').usage()).toEqual({ promptTokens: 0, completionTokens: 0 });
+  });
+});
