@@ -6,6 +6,7 @@ import type { LlmForwardResponse } from '../llm/llm.types';
 import { LoadedContextLengths } from './loaded-context';
 import { OllamaModelNotFoundError } from './ollama-api.errors';
 import { readJsonAnswer } from './relayed-json';
+import { formatProblem } from './request-checks';
 import { contextLengthProblem, optionsProblem, requestedContextLength } from './runner-options';
 import { loadedContextLengths, ModelList, servedOnly } from './served-list';
 
@@ -110,7 +111,7 @@ export class OllamaApiService {
   }
 
   private async checkOptions(request: Record<string, unknown>, model: string): Promise<void> {
-    const problem = optionsProblem(request);
+    const problem = optionsProblem(request) ?? formatProblem(request);
     if (problem !== undefined) {
       throw new InvalidRequestError(problem);
     }

@@ -1,3 +1,5 @@
+import { optionTypeProblem } from './request-checks';
+
 /**
  * Runner options: when one differs from what the loaded model runs with, Ollama unloads the model and
  * loads it again (seconds to minutes, for every caller). The gateway decides how models are loaded, so
@@ -41,7 +43,7 @@ export function optionsProblem(body: Record<string, unknown>): string | undefine
   if (isSet(numCtx) && !(Number.isInteger(numCtx) && (numCtx as number) > 0)) {
     return 'options.num_ctx must be a positive integer';
   }
-  return undefined;
+  return optionTypeProblem(options);
 }
 
 /** The `num_ctx` a request asks for (already checked by `optionsProblem`), or `undefined` when none. */
