@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -18,13 +18,15 @@ import { ChatService } from './chat.service';
 import { abortOnClientDisconnect } from '../common/http/client-disconnect';
 import { ChatRequestDto } from './dto/chat-request.dto';
 import { ChatDoneDto, ChatResponseDto } from './dto/chat-response.dto';
-import { EVENT_STREAM_HEADERS, toEventStream } from '../common/http/server-sent-events';
+import { sendEventStream } from '../common/http/server-sent-events';
+import { ollamaConfig, OllamaConfig } from '../config/configuration';
 
 const STREAM_DESCRIPTION = [
   'With `"stream": true` the answer is `text/event-stream`: one `data: {"delta": "<text>"}` event per',
   'piece of the reply, then `event: done` whose data is the non-streamed body less `reply`. A failure',
   'after the stream started ends it with `event: error` and `data: {"message": "..."}`. Refusals before',
-  'the first byte (400, 503, ...) are ordinary JSON errors. Closing the connection stops the generation.',
+  'the first byte (400, 503, ...) are ordinary JSON errors. Closing the connection stops the generation; so',
+  'does a client that accepts no data for OLLAMA_TIMEOUT, whose connection is then closed.',
 ].join('\n');
 
 @ApiTags('chat')
@@ -33,7 +35,10 @@ const STREAM_DESCRIPTION = [
 @ApiExtraModels(ChatDoneDto)
 @Controller('chat')
 export class ChatController {
-  constructor(private readonly chat: ChatService) {}
+  constructor(
+    private readonly chat: ChatService,
+    @Inject(ollamaConfig.KEY) private readonly ollama: OllamaConfig,
+  ) {}
 
   /**
    * One handler for both forms, because the body decides which: the JSON reply goes through Nest as
@@ -68,7 +73,6 @@ export class ChatController {
       return this.chat.reply(body, signal);
     }
     const events = await this.chat.stream(body, signal);
-    void reply.headers(EVENT_STREAM_HEADERS);
-    return toEventStream(events);
+    return sendEventStream(reply, events, { stallTimeoutMs: this.ollama.timeoutMs });
   }
 }

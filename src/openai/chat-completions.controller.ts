@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -14,7 +14,8 @@ import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { parseChatCompletionRequest } from './chat-completion-request';
 import { ChatCompletionsService } from './chat-completions.service';
 import { abortOnClientDisconnect } from '../common/http/client-disconnect';
-import { EVENT_STREAM_HEADERS, toEventStream } from '../common/http/server-sent-events';
+import { sendEventStream } from '../common/http/server-sent-events';
+import { ollamaConfig, OllamaConfig } from '../config/configuration';
 import { formatEvent } from './event-stream';
 import { OpenAiExceptionFilter } from './openai-exception.filter';
 import {
@@ -42,7 +43,10 @@ const DESCRIPTION = [
 @UseFilters(OpenAiExceptionFilter)
 @Controller('v1/chat')
 export class ChatCompletionsController {
-  constructor(private readonly completions: ChatCompletionsService) {}
+  constructor(
+    private readonly completions: ChatCompletionsService,
+    @Inject(ollamaConfig.KEY) private readonly ollama: OllamaConfig,
+  ) {}
 
   /**
    * The body is taken as plain JSON and checked by `parseChatCompletionRequest` (typed `unknown`, so
@@ -74,7 +78,6 @@ export class ChatCompletionsController {
       return this.completions.complete(parsed, context);
     }
     const events = await this.completions.stream(parsed, context);
-    void reply.headers(EVENT_STREAM_HEADERS);
-    return toEventStream(events, formatEvent);
+    return sendEventStream(reply, events, { format: formatEvent, stallTimeoutMs: this.ollama.timeoutMs });
   }
 }

@@ -1,5 +1,6 @@
 import { ChatRequestDto } from '../../src/chat/dto/chat-request.dto';
-import { Gateway, postJson, startGateway } from './harness';
+import { Gateway, startGateway } from '../support/gateway';
+import { postJson } from '../support/http';
 
 interface ErrorBody {
   statusCode: number;

@@ -1,15 +1,9 @@
 import { once } from 'node:events';
 import { ChatController } from '../../src/chat/chat.controller';
-import {
-  deltasOf,
-  eventually,
-  Gateway,
-  MODEL,
-  parseEventStream,
-  postDisconnectable,
-  postJson,
-  startGateway,
-} from './harness';
+import { postDisconnectable } from '../support/connections';
+import { eventually } from '../support/eventually';
+import { Gateway, MODEL, startGateway } from '../support/gateway';
+import { parseSseEvents, postJson } from '../support/http';
 
 const TIMINGS_SHAPE = {
   totalMs: expect.any(Number),
@@ -28,6 +22,25 @@ interface ChatBody {
   doneReason: string;
   usage: { promptTokens: number; completionTokens: number };
   timings: Record<string, number>;
+}
+
+interface ChatEvent {
+  /** Undefined for the deltas, which the stream leaves unnamed. */
+  event?: string;
+  data: unknown;
+}
+
+/** The events of a complete `/chat` stream, each with its data parsed. */
+function chatEvents(text: string): ChatEvent[] {
+  return parseSseEvents(text).map(({ event, data }) => ({ event, data: JSON.parse(data) as unknown }));
+}
+
+/** The deltas of a `/chat` stream, joined. */
+function deltasOf(events: ChatEvent[]): string {
+  return events
+    .filter((event) => event.event === undefined)
+    .map((event) => (event.data as { delta: string }).delta)
+    .join('');
 }
 
 function lastChatRequest(gateway: Gateway): Record<string, unknown> {
@@ -142,8 +155,8 @@ describe(ChatController.name, () => {
       const whole = (await (await postJson(chatUrl, { message })).json()) as ChatBody;
 
       const response = await postJson(chatUrl, { message, stream: true });
-      const events = parseEventStream(await response.text());
-      const deltas = events.filter((event) => event.event === 'message');
+      const events = chatEvents(await response.text());
+      const deltas = events.filter((event) => event.event === undefined);
       expect(deltas.length).toBeGreaterThan(3);
       expect(deltasOf(events)).toBe(whole.reply);
 
@@ -185,8 +198,8 @@ describe(ChatController.name, () => {
       });
       const response = await postJson(chatUrl, { message: 'Tell me about credit spreads', stream: true });
       expect(response.status).toBe(200);
-      const events = parseEventStream(await response.text());
-      expect(events.filter((event) => event.event === 'message')).toHaveLength(2);
+      const events = chatEvents(await response.text());
+      expect(events.filter((event) => event.event === undefined)).toHaveLength(2);
       const last = events[events.length - 1];
       expect(last.event).toBe('error');
       const { message } = last.data as { message: string };
@@ -232,7 +245,7 @@ describe('ChatController at shutdown', () => {
         rest += new TextDecoder().decode(value);
       }
       await closing;
-      const last = parseEventStream(rest).pop();
+      const last = chatEvents(rest).pop();
       expect(last).toEqual({ event: 'error', data: { message: expect.stringMatching(/shutting down/) } });
     } finally {
       await gateway.close();

@@ -1,6 +1,7 @@
 import { OllamaEmulator } from '../emulator/ollama-emulator';
 import { RunningApp, startApp } from '../support/app';
-import { eventually } from '../support/service-process';
+import { eventually } from '../support/eventually';
+import { postJson } from '../support/http';
 
 interface HealthBody {
   status: 'ok' | 'error';
@@ -81,11 +82,7 @@ describe('health probes', () => {
     await eventually(async () => (await health(running!.url, '/health/ready')).status === 200, 'readiness 200');
 
     emulator.injectFault({ kind: 'hang', endpoints: ['chat', 'generate', 'version', 'tags', 'ps', 'show', 'root'] });
-    const stuck = fetch(`${running.url}/chat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ message: 'this request hangs upstream' }),
-    }).catch(() => undefined);
+    const stuck = postJson(`${running.url}/chat`, { message: 'this request hangs upstream' }).catch(() => undefined);
     await eventually(() => emulator.stats.inFlight > 0, 'the chat to reach the hanging emulator');
 
     for (const path of ['/health/live', '/health/ready', '/health', '/health/ollama', '/health/llm']) {
@@ -106,11 +103,7 @@ describe('metrics', () => {
     const running = await startApp({ OLLAMA_URL: emulator.url, OLLAMA_AUTO_START: 'false' });
     try {
       await eventually(async () => (await health(running.url, '/health/ready')).status === 200, 'readiness 200');
-      const chat = await fetch(`${running.url}/chat`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ message: 'count my tokens' }),
-      });
+      const chat = await postJson(`${running.url}/chat`, { message: 'count my tokens' });
       expect(chat.status).toBe(200);
       await fetch(`${running.url}/v1/models/some-unknown-model-name`);
 

@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceProcess, ensureBuilt, eventually, freePort, startService } from '../support/service-process';
+import { eventually } from '../support/eventually';
+import { parseSseEvents, postJson } from '../support/http';
+import { ServiceProcess, ensureBuilt, freePort, startService } from '../support/service-process';
 
 const FAKE_OLLAMA = join(__dirname, '..', 'fake-ollama', 'ollama');
 
@@ -30,11 +32,7 @@ async function status(url: string): Promise<number> {
 }
 
 function chat(url: string, body: Record<string, unknown>): Promise<Response> {
-  return fetch(`${url}/chat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  return postJson(`${url}/chat`, body);
 }
 
 describe('graceful shutdown with real signals', () => {
@@ -131,8 +129,9 @@ describe('graceful shutdown with real signals', () => {
       }
       text += decoder.decode(value, { stream: true });
     }
-    const events = text.trim().split('\n\n');
-    expect(events[events.length - 1]).toMatch(/^event: (error|done)\ndata: \{/);
+    const last = parseSseEvents(text).at(-1);
+    expect(['error', 'done']).toContain(last?.event);
+    expect(last?.data).toMatch(/^\{/);
     expect(text).toMatch(/event: error\ndata: \{"message":"[^"]*shutting down/);
 
     expect(await running.exited).toEqual({ code: 0, signal: null });

@@ -1,25 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { LlmService } from '../../src/llm/llm.service';
 import type { LlmChatRequest, LlmState, LlmStreamEvent } from '../../src/llm/llm.types';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { EmulatorOptions, OllamaEmulator } from '../emulator/ollama-emulator';
 import { RunningApp, startApp } from '../support/app';
+import { eventually } from '../support/eventually';
+
+export { eventually } from '../support/eventually';
 
 export const MODEL = 'llama3.1:latest';
-
-/** Polls `check` until it holds, or fails after `timeoutMs` saying what was awaited. */
-export async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms`);
-    }
-    await delay(20);
-  }
-}
 
 export function userMessage(content: string): LlmChatRequest {
   return { messages: [{ role: 'user', content }] };
@@ -122,7 +113,9 @@ export async function startHarness(
     llm,
     metrics: running.app.get(MetricsService),
     statesSeen,
-    waitUntilReady: (timeoutMs = 20_000) => eventually('model ready', () => llm.status().state === 'ready', timeoutMs),
+    waitUntilReady: async (timeoutMs = 20_000) => {
+      await eventually('model ready', () => llm.status().state === 'ready', timeoutMs);
+    },
     close,
   };
 }

@@ -2,7 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '../../src/common/errors';
 import { LlmService } from '../../src/llm/llm.service';
 import type { LlmStreamEvent } from '../../src/llm/llm.types';
-import { LlmHarness, MODEL, counterValue, drain, eventually, startHarness, timed, userMessage } from './harness';
+import { eventually } from '../support/eventually';
+import { LlmHarness, MODEL, counterValue, drain, startHarness, timed, userMessage } from './harness';
 
 const CHAT = { endpoint: 'test' };
 

@@ -3,7 +3,8 @@ import type { LlmChatRequest } from '../../src/llm/llm.types';
 import { OllamaClient, OllamaStreamEvent } from '../../src/llm/ollama/ollama-client';
 import { OllamaClientError } from '../../src/llm/ollama/ollama-client.errors';
 import { BUSY_MESSAGE, OllamaEmulator } from '../emulator/ollama-emulator';
-import { eventually, MODEL } from './harness';
+import { eventually } from '../support/eventually';
+import { MODEL } from './harness';
 
 const CALL = { timeoutMs: 5_000 };
 const STREAM = { idleTimeoutMs: 5_000 };

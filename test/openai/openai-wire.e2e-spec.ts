@@ -1,26 +1,20 @@
 import { OpenAiExceptionFilter } from '../../src/openai/openai-exception.filter';
+import { parseSse, postJson } from '../support/http';
 import { Gateway, MODEL, startGateway } from './gateway';
 
 const API_KEY = 'openai-wire-key-0123456789';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
 
 function post(gateway: Gateway, body: unknown, headers: Record<string, string> = AUTH): Promise<Response> {
-  return fetch(`${gateway.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
+  return postJson(`${gateway.url}/v1/chat/completions`, body, { headers });
 }
 
 /** The `data:` payloads of a complete event stream, in order. */
 function dataOf(text: string): string[] {
-  return text
-    .split('\n\n')
-    .filter((frame) => frame !== '')
-    .map((frame) => {
-      expect(frame).toMatch(/^data: /);
-      return frame.slice('data: '.length);
-    });
+  const data = parseSse(text);
+  // OpenAI's framing: each event is one `data:` line and nothing else.
+  expect(data.map((payload) => `data: ${payload}\n\n`).join('')).toBe(text);
+  return data;
 }
 
 describe('the OpenAI-compatible routes on the wire', () => {

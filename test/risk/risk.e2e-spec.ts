@@ -1,5 +1,8 @@
 import { RiskController } from '../../src/risk/risk.controller';
-import { eventually, Gateway, MODEL, postDisconnectable, postJson, startGateway } from '../chat/harness';
+import { postDisconnectable } from '../support/connections';
+import { eventually } from '../support/eventually';
+import { Gateway, MODEL, startGateway } from '../support/gateway';
+import { postJson } from '../support/http';
 
 /** Twelve prices whose indicators were computed independently with numpy (see `src/risk/indicators.spec.ts`). */
 const PRICES = [100, 102.5, 101.0, 104.2, 99.8, 97.3, 101.9, 105.4, 103.1, 106.0, 100.2, 108.7];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OllamaEmulator } from '../emulator/ollama-emulator';
 import { RunningApp, startApp } from './app';
-import { eventually } from './service-process';
+import { eventually } from './eventually';
 
 export const MODEL = 'llama3.1:latest';
 

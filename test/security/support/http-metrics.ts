@@ -1,26 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-
-const COUNT_LINE = /^http_request_duration_seconds_count\{([^}]*)\} (\d+)$/;
-
-function labelsOf(text: string): Record<string, string> {
-  return Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name, value]));
-}
+import { metricValue } from '../../support/metrics';
 
 /** The samples in `http_request_duration_seconds`, summed over the series whose labels include `labels`. */
-export async function durationSamples(url: string, labels: Record<string, string>): Promise<number> {
-  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
-  const text = await response.text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = COUNT_LINE.exec(line);
-    if (match !== null) {
-      const series = labelsOf(match[1]);
-      if (Object.entries(labels).every(([name, value]) => series[name] === value)) {
-        total += Number(match[2]);
-      }
-    }
-  }
-  return total;
+export function durationSamples(url: string, labels: Record<string, string>): Promise<number> {
+  return metricValue(url, 'http_request_duration_seconds_count', labels);
 }
 
 /**

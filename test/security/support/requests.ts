@@ -1,3 +1,5 @@
+import { postJson as sharedPostJson } from '../../support/http';
+
 /** Request bodies the contract accepts, for tests that need a request to get through. */
 export const VALID_CHAT = { message: 'Say hello.' };
 export const VALID_RISK = { subject: 'ACME Corp', prices: [100, 101, 99.5, 98] };
@@ -9,11 +11,7 @@ export const VALID_ASSESSMENT = {
   factors: [{ name: 'falling prices', severity: 'medium', evidence: [] }],
 };
 
+/** `postJson` of `test/support/http.ts` with `headers` added, given up after 30 s. */
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
+  return sharedPostJson(url, body, { headers, signal: AbortSignal.timeout(30_000) });
 }
