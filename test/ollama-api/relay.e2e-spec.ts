@@ -1,17 +1,11 @@
 import { relayAnswer } from '../../src/ollama-api/answer-relay';
 import { postJson } from '../support/http';
 import { eventually } from '../support/eventually';
+import { metricValue } from '../support/metrics';
 import { AUTH, CHAT_MODEL, EMBED_MODEL, OllamaGateway, startOllamaGateway } from './gateway';
 import { RecordingProxy } from './recording-proxy';
 
 const LONG_REPLY = Array.from({ length: 400 }, (_, index) => `wörd${index}`).join(' ');
-
-/** The value of one sample of the metrics text (0 when absent). */
-async function sample(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{${labels}}`));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
-}
 
 describe(`${relayAnswer.name} through the gateway`, () => {
   let proxy: RecordingProxy | undefined;
@@ -81,11 +75,10 @@ describe(`${relayAnswer.name} through the gateway`, () => {
   it('aborts the generation upstream when the client leaves a streamed chat', async () => {
     gateway.emulator.configure({ replyText: LONG_REPLY, tokenDelayMs: 20 });
     gateway.emulator.resetStats();
-    const abortedBefore = await sample(
-      gateway.url,
-      'llm_request_duration_seconds_count',
-      'endpoint="ollama",outcome="aborted"',
-    );
+    const abortedBefore = await metricValue(gateway.url, 'llm_request_duration_seconds_count', {
+      endpoint: 'ollama',
+      outcome: 'aborted',
+    });
     const controller = new AbortController();
     const response = await postJson(
       `${gateway.url}/api/chat`,
@@ -101,7 +94,10 @@ describe(`${relayAnswer.name} through the gateway`, () => {
     await eventually(
       'the call to be counted as aborted',
       async () =>
-        (await sample(gateway.url, 'llm_request_duration_seconds_count', 'endpoint="ollama",outcome="aborted"')) ===
+        (await metricValue(gateway.url, 'llm_request_duration_seconds_count', {
+          endpoint: 'ollama',
+          outcome: 'aborted',
+        })) ===
         abortedBefore + 1,
     );
   });
@@ -145,8 +141,8 @@ describe(`${relayAnswer.name} through the gateway`, () => {
   });
 
   it('counts the calls under endpoint="ollama" and the route under its template', async () => {
-    const success = 'endpoint="ollama",outcome="success"';
-    const before = await sample(gateway.url, 'llm_request_duration_seconds_count', success);
+    const success = { endpoint: 'ollama', outcome: 'success' };
+    const before = await metricValue(gateway.url, 'llm_request_duration_seconds_count', success);
     const response = await postJson(
       `${gateway.url}/api/chat`,
       { model: CHAT_MODEL, messages: [{ role: 'user', content: 'Hi' }], stream: false },
@@ -156,14 +152,14 @@ describe(`${relayAnswer.name} through the gateway`, () => {
     await response.text();
     await eventually(
       'the chat to be counted',
-      async () => (await sample(gateway.url, 'llm_request_duration_seconds_count', success)) === before + 1,
+      async () => (await metricValue(gateway.url, 'llm_request_duration_seconds_count', success)) === before + 1,
     );
     expect(
-      await sample(
-        gateway.url,
-        'http_request_duration_seconds_count',
-        'method="POST",route="/api/chat",status_code="200"',
-      ),
+      await metricValue(gateway.url, 'http_request_duration_seconds_count', {
+        method: 'POST',
+        route: '/api/chat',
+        status_code: '200',
+      }),
     ).toBeGreaterThanOrEqual(1);
   });
 });
