@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, type SchemaObject } from '@nestjs/swagger';
+import { ERROR_DESCRIPTIONS, RETRY_AFTER } from '../common/openapi/api-error-responses.decorator';
 
 /** OpenAPI descriptions of Ollama's API through the gateway; the bodies themselves are Ollama's. */
 
@@ -9,29 +10,17 @@ const ERROR_SCHEMA: SchemaObject = {
   properties: { error: { type: 'string', example: "model 'mistral:latest' not found" } },
 };
 
-const RETRY_AFTER = {
-  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
-};
-
-const ERRORS: Record<number, { description: string; headers?: typeof RETRY_AFTER }> = {
+const ERRORS: Readonly<Record<number, { description: string; headers?: typeof RETRY_AFTER }>> = {
+  ...ERROR_DESCRIPTIONS,
   400: {
     description:
       'No `model`, a body that is not a JSON object, or a runner option that would reload the model ' +
       '(`num_ctx` other than the loaded context length, `num_batch`, `num_gpu`, `main_gpu`, `use_mmap`, ' +
       "`num_thread`); also Ollama's own 400s (e.g. a capability the model lacks), relayed.",
   },
-  401: { description: 'API keys are configured and the request carries none or a wrong one.' },
   403: { description: "Model management: the gateway's configuration decides which models exist." },
   404: { description: "The model is not served by this gateway (`model 'x' not found`)." },
-  413: { description: 'The body is larger than BODY_LIMIT_BYTES.' },
   415: { description: 'The body is not sent as JSON (`Content-Type: application/json`).' },
-  429: { description: 'Rate limit reached for this key or client address.', headers: RETRY_AFTER },
-  502: { description: 'Ollama answered with an error or with an answer that could not be used.' },
-  503: {
-    description: 'Not ready (model loading), circuit open, overloaded, Ollama unreachable or shutting down.',
-    headers: RETRY_AFTER,
-  },
-  504: { description: 'Ollama did not answer within OLLAMA_TIMEOUT.' },
 };
 
 /** Documents error answers of Ollama's API, all in Ollama's shape `{"error": "…"}`. */

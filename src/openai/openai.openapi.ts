@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, type SchemaObject } from '@nestjs/swagger';
+import { RETRY_AFTER } from '../common/openapi/api-error-responses.decorator';
 
 /** OpenAPI descriptions of the OpenAI-compatible routes; the objects themselves are OpenAI's. */
 
@@ -246,10 +247,6 @@ const ERROR_SCHEMA: SchemaObject = {
       },
     },
   },
-};
-
-const RETRY_AFTER = {
-  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
 };
 
 const ERRORS: Record<number, { description: string; headers?: typeof RETRY_AFTER }> = {

@@ -19,11 +19,12 @@ export class ErrorBodyDto {
   requestId: string;
 }
 
-const RETRY_AFTER = {
+export const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
 };
 
-const ERROR_DESCRIPTIONS: Record<number, { description: string; headers?: typeof RETRY_AFTER }> = {
+/** What each error status of an inference route means; the OpenAI and Ollama APIs document theirs from these. */
+export const ERROR_DESCRIPTIONS: Readonly<Record<number, { description: string; headers?: typeof RETRY_AFTER }>> = {
   400: { description: 'The body is not valid; the message names every field that is wrong and its limit.' },
   401: { description: 'API keys are configured and the request carries none or a wrong one.' },
   413: { description: 'The body is larger than BODY_LIMIT_BYTES.' },
