@@ -1,9 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { OllamaEmulator } from '../emulator/ollama-emulator';
-import { RunningApp, startApp } from '../support/app';
-import { eventually } from '../support/eventually';
+import { Gateway, GatewayOptions, startGateway } from '../support/gateway';
 
 /** API keys must be at least 16 characters long. */
 export const API_KEY = 'ollama-api-e2e-key-0123456789';
@@ -20,21 +15,11 @@ export const UNSERVED_MODEL = 'llama3.2:latest';
 export const GATEWAY_KEEP_ALIVE = '17m';
 
 /** The real application in front of an Ollama emulator that has the served models and one more. */
-export interface OllamaGateway {
-  emulator: OllamaEmulator;
-  running: RunningApp;
-  url: string;
-  /** Stops the application, then the emulator. Safe to call twice. */
-  close(): Promise<void>;
-}
+export type OllamaGateway = Gateway;
 
-export interface GatewayOptions {
+export interface OllamaGatewayOptions extends Omit<GatewayOptions, 'emulator'> {
   /** Environment on top of the defaults below. */
   env?: Record<string, string>;
-  /** Where the gateway finds Ollama, when not at the emulator itself (a proxy in front of it). */
-  ollamaUrl?: (emulator: OllamaEmulator) => Promise<string> | string;
-  /** Resolve once readiness answers 200 (the default); `false` to test what happens before. */
-  waitUntilReady?: boolean;
   /** Emulator model load time (default 0). */
   loadTimeMs?: number;
 }
@@ -45,56 +30,21 @@ export interface GatewayOptions {
  * a test sends) and a circuit that does not open under deliberate faults; counters are zeroed once the
  * gateway is ready.
  */
-export async function startOllamaGateway(options: GatewayOptions = {}): Promise<OllamaGateway> {
-  const emulator = new OllamaEmulator({
-    models: [CHAT_MODEL, SECOND_CHAT_MODEL, EMBED_MODEL, UNSERVED_MODEL],
-    loadTimeMs: options.loadTimeMs ?? 0,
-  });
-  await emulator.start();
-  const workDir = mkdtempSync(join(tmpdir(), 'ollama-api-e2e-'));
-  let running: RunningApp | undefined;
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) {
-      return;
-    }
-    closed = true;
-    await running?.close();
-    await emulator.stop();
-    rmSync(workDir, { recursive: true, force: true });
-  };
-  try {
-    running = await startApp({
-      OLLAMA_URL: options.ollamaUrl === undefined ? emulator.url : await options.ollamaUrl(emulator),
+export function startOllamaGateway(options: OllamaGatewayOptions = {}): Promise<OllamaGateway> {
+  const { env, loadTimeMs, ...rest } = options;
+  return startGateway(
+    {
       OLLAMA_MODEL: CHAT_MODEL,
       OLLAMA_MODELS: `${SECOND_CHAT_MODEL},${EMBED_MODEL}`,
       OLLAMA_KEEP_ALIVE: GATEWAY_KEEP_ALIVE,
-      OLLAMA_AUTO_START: 'false',
-      OLLAMA_AUTO_PULL: 'false',
-      OLLAMA_PID_FILE: join(workDir, 'ollama.pid'),
-      LLM_KEEP_WARM: 'false',
-      CIRCUIT_FAILURE_THRESHOLD: '1000',
       API_KEYS: API_KEY,
-      ...options.env,
-    });
-    if (options.waitUntilReady !== false) {
-      const url = running.url;
-      await eventually(
-        `${url}/health/ready to answer 200`,
-        async () => {
-          const ready = await fetch(`${url}/health/ready`);
-          await ready.arrayBuffer();
-          return ready.status === 200;
-        },
-        30_000,
-      );
-      emulator.resetStats();
-    }
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { emulator, running, url: running.url, close };
+      ...env,
+    },
+    {
+      ...rest,
+      emulator: { models: [CHAT_MODEL, SECOND_CHAT_MODEL, EMBED_MODEL, UNSERVED_MODEL], loadTimeMs: loadTimeMs ?? 0 },
+    },
+  );
 }
 
 /** The body a request of `endpoint` brought to the emulator last. */
