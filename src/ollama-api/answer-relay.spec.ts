@@ -3,13 +3,14 @@ import { createServer, get, type IncomingMessage, type Server, type ServerRespon
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BadGatewayError, UpstreamTimeoutError } from '../common/errors';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { abortOnClientDisconnect, ClientStalledError } from '../common/http/client-disconnect';
 import type { LlmForwardResponse } from '../llm/llm.types';
 import { relayAnswer } from './answer-relay';
 
 /** The parts of Fastify's reply the relay uses, over a real Node response. */
 class Reply {
   hijacked = false;
+  readonly request = { id: 'relay-test' };
   constructor(readonly raw: ServerResponse) {}
   hijack(): this {
     this.hijacked = true;
@@ -29,11 +30,15 @@ class RelayServer {
   readonly relayed: Relayed[] = [];
   private readonly server: Server;
 
-  constructor(private readonly answer: () => LlmForwardResponse) {
+  constructor(
+    private readonly answer: () => LlmForwardResponse,
+    /** How long a client may accept nothing before it is dropped (OLLAMA_TIMEOUT). */
+    stallTimeoutMs = 60_000,
+  ) {
     this.server = createServer((_request, response) => {
       const reply = new Reply(response);
       const signal = abortOnClientDisconnect(reply as unknown as FastifyReply);
-      const outcome = relayAnswer(reply as unknown as FastifyReply, this.answer(), signal).then(
+      const outcome = relayAnswer(reply as unknown as FastifyReply, this.answer(), signal, stallTimeoutMs).then(
         () => 'resolved',
         (error: unknown) => {
           if (!response.headersSent) {
@@ -189,5 +194,34 @@ describe(relayAnswer.name, () => {
     await expect(server.relayed[0].outcome).resolves.toBe('resolved');
     expect(server.relayed[0].signal.aborted).toBe(true);
     expect(returned).toBe(true);
+  });
+
+  it('drops a client that accepts nothing for OLLAMA_TIMEOUT, ending the call and freeing its slot', async () => {
+    const stalling = new RelayServer(() => next(), 300);
+    const stallingUrl = await stalling.start();
+    let returned = false;
+    next = () =>
+      answerOf(
+        (async function* () {
+          try {
+            for (;;) {
+              yield Buffer.alloc(64 * 1024, 'x');
+            }
+          } finally {
+            returned = true;
+          }
+        })(),
+        'application/x-ndjson',
+      );
+    try {
+      const response = await new Promise<IncomingMessage>((resolve) => get(stallingUrl, resolve));
+      response.on('error', () => undefined);
+      response.pause();
+      await expect(stalling.relayed[0].outcome).resolves.toBe('resolved');
+      expect(stalling.relayed[0].signal.reason).toBeInstanceOf(ClientStalledError);
+      expect(returned).toBe(true);
+    } finally {
+      await stalling.stop();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { DomainError } from '../common/errors';
+import { ClientStalledError, dropClient } from '../common/http/client-disconnect';
 import { LlmCallAbortedError } from '../llm/llm.errors';
 import type { LlmForwardResponse } from '../llm/llm.types';
 
@@ -11,16 +12,22 @@ const logger = new Logger('OllamaApi');
 const NDJSON = /^application\/x-ndjson\b/i;
 const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** Resolves when the response can take more, or has closed (the client left: nothing to wait for). */
-function writable(response: ServerResponse): Promise<void> {
+/**
+ * Resolves `true` when the response can take more or has closed (the client left: nothing to wait
+ * for), `false` when the client accepted nothing for `stallTimeoutMs`.
+ */
+function writable(response: ServerResponse, stallTimeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = (): void => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      response.off('drain', onReady);
+      response.off('close', onReady);
+      resolve(ready);
     };
-    response.on('drain', done);
-    response.on('close', done);
+    const onReady = (): void => done(true);
+    const timer = setTimeout(() => done(false), stallTimeoutMs);
+    response.on('drain', onReady);
+    response.on('close', onReady);
   });
 }
 
@@ -49,13 +56,19 @@ function endBroken(response: ServerResponse, error: unknown, ndjson: boolean): v
  * Writes an answer of Ollama's to the client byte for byte, as it arrives: its status and content type,
  * then each chunk, waiting for the socket to drain whenever it is full, so a slow reader slows the
  * relay instead of filling memory. When `signal` aborts (the client left) it stops reading, which ends
- * the model call and aborts Ollama's generation.
+ * the model call and aborts Ollama's generation. A client that accepts nothing for `stallTimeoutMs`
+ * (OLLAMA_TIMEOUT) is dropped the same way, so it cannot hold a model slot.
  *
  * Nothing is written before the first chunk arrived: a failure before it rejects the returned promise,
  * so the exception filter still answers with a proper status. From the first chunk on, the reply is
  * taken over from Fastify and a failure ends the answer (`endBroken`).
  */
-export async function relayAnswer(reply: FastifyReply, answer: LlmForwardResponse, signal: AbortSignal): Promise<void> {
+export async function relayAnswer(
+  reply: FastifyReply,
+  answer: LlmForwardResponse,
+  signal: AbortSignal,
+  stallTimeoutMs: number,
+): Promise<void> {
   const chunks = answer.body[Symbol.asyncIterator]();
   let next = await chunks.next();
   const response = reply.raw;
@@ -70,7 +83,12 @@ export async function relayAnswer(reply: FastifyReply, answer: LlmForwardRespons
   try {
     while (next.done !== true && !signal.aborted) {
       if (!response.write(next.value)) {
-        await writable(response);
+        if (!(await writable(response, stallTimeoutMs))) {
+          const reason = new ClientStalledError(stallTimeoutMs);
+          logger.warn({ requestId: String(reply.request.id) }, reason.message);
+          dropClient(reply, reason);
+          break;
+        }
         if (signal.aborted || response.destroyed) {
           break;
         }

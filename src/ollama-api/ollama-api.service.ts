@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { BadGatewayError, InvalidRequestError } from '../common/errors';
 import { OllamaConfig, ollamaConfig } from '../config/configuration';
 import { Llm } from '../llm/llm';
 import type { LlmForwardResponse } from '../llm/llm.types';
+import { relayAnswer } from './answer-relay';
 import { LoadedContextLengths } from './loaded-context';
 import { OllamaModelNotFoundError } from './ollama-api.errors';
 import { readJsonAnswer } from './relayed-json';
@@ -76,6 +78,11 @@ export class OllamaApiService {
       { method: 'POST', path: '/api/show', body: { ...request, model } },
       { signal, endpoint: OLLAMA_ENDPOINT },
     );
+  }
+
+  /** Writes Ollama's `answer` to the client as it comes (`relayAnswer`), dropping a client that stalls for OLLAMA_TIMEOUT. */
+  relay(reply: FastifyReply, answer: LlmForwardResponse, signal: AbortSignal): Promise<void> {
+    return relayAnswer(reply, answer, signal, this.ollama.timeoutMs);
   }
 
   /** Relays `/api/version`: the version of the Ollama that answers. */

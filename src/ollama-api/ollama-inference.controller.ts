@@ -11,7 +11,6 @@ import {
 import type { FastifyReply } from 'fastify';
 import { abortOnClientDisconnect } from '../common/http/client-disconnect';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
-import { relayAnswer } from './answer-relay';
 import { requireJsonBody } from './json-body';
 import { InferencePath, OllamaApiService } from './ollama-api.service';
 import { ApiOllamaErrors, NDJSON_DESCRIPTION, ollamaRequestSchema } from './ollama-api.openapi';
@@ -127,6 +126,6 @@ export class OllamaInferenceController {
     requireJsonBody(contentType);
     const signal = abortOnClientDisconnect(reply);
     const answer = await this.api.infer(path, body, signal);
-    await relayAnswer(reply, answer, signal);
+    await this.api.relay(reply, answer, signal);
   }
 }

@@ -3,7 +3,6 @@ import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTa
 import type { FastifyReply } from 'fastify';
 import { abortOnClientDisconnect } from '../common/http/client-disconnect';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
-import { relayAnswer } from './answer-relay';
 import { requireJsonBody } from './json-body';
 import { OllamaApiService } from './ollama-api.service';
 import { ApiOllamaErrors } from './ollama-api.openapi';
@@ -58,7 +57,7 @@ export class OllamaModelsController {
   ): Promise<void> {
     requireJsonBody(contentType);
     const signal = abortOnClientDisconnect(reply);
-    await relayAnswer(reply, await this.api.show(body, signal), signal);
+    await this.api.relay(reply, await this.api.show(body, signal), signal);
   }
 
   @Get('version')
@@ -70,6 +69,6 @@ export class OllamaModelsController {
   @ApiOllamaErrors(401, 429, 502, 503, 504)
   async version(@Res() reply: FastifyReply): Promise<void> {
     const signal = abortOnClientDisconnect(reply);
-    await relayAnswer(reply, await this.api.version(signal), signal);
+    await this.api.relay(reply, await this.api.version(signal), signal);
   }
 }
