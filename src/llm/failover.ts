@@ -82,7 +82,7 @@ export class Failover {
               }
               budget.retriesLeft--;
               if (isOllamaFailure(error, 'unreachable')) {
-                backend.markUnreachable(error.socketCode === 'ECONNREFUSED');
+                backend.markUnreachable();
               }
               if (this.mover.canMove(call, tried)) {
                 throw new MovedToAnotherBackend(error);

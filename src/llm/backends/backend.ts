@@ -57,17 +57,14 @@ export class Backend {
   }
 
   /**
-   * A call could not reach this server: prefer the others for a short while, so that requests not yet
-   * started do not meet the same failure. When nothing listens there any more (`refused`), the server
-   * is down or restarting, and a restarted one has no model loaded: every model here counts as not
-   * ready until the server answers and the model is warm again.
+   * A call could not reach this server, or lost its connection: prefer the others for a short while,
+   * so that requests not yet started do not meet the same failure, and have every model check at once
+   * that the server still has it loaded (it may be down, or restarted with nothing loaded).
    */
-  markUnreachable(refused: boolean): void {
+  markUnreachable(): void {
     this.suspectUntil = Date.now() + SUSPECT_MS;
-    if (refused) {
-      for (const lifecycle of this.lifecycles.values()) {
-        lifecycle.reportUnreachable();
-      }
+    for (const lifecycle of this.lifecycles.values()) {
+      lifecycle.verify();
     }
   }
 

@@ -9,7 +9,7 @@ import {
 } from '../ollama/ollama-api.types';
 import { LoadKind, OllamaCallOptions, OllamaClient } from '../ollama/ollama-client';
 import { OllamaClientError } from '../ollama/ollama-client.errors';
-import { keepWarmPlan } from './keep-warm-plan';
+import { keepWarmPlan } from './keep-warm';
 import { ModelLifecycle } from './model-lifecycle';
 
 const MODEL = 'llama3.1:latest';
@@ -450,17 +450,34 @@ describe(ModelLifecycle.name, () => {
     expect(ready).toHaveBeenCalledTimes(2);
   });
 
-  it('is degraded when a call finds nothing listening, and warms the model again once Ollama answers', async () => {
+  it('checks Ollama at once when a call lost its connection, and warms the model again if it was dropped', async () => {
     create().start();
     await advance();
     expect(ollama.load).toHaveBeenCalledTimes(1);
 
+    lifecycle.verify();
+    await advance();
+    expect(lifecycle.status().state).toBe('ready');
+    expect(ollama.load).toHaveBeenCalledTimes(1);
+
     ollama.expiresAt = undefined;
-    lifecycle.reportUnreachable();
-    expect(lifecycle.status()).toMatchObject({ state: 'degraded', reason: `Ollama is not answering at ${URL}` });
+    lifecycle.verify();
     await advance();
     expect(lifecycle.status().state).toBe('ready');
     expect(ollama.load).toHaveBeenCalledTimes(2);
+  });
+
+  it('is degraded when that check finds Ollama unreachable, until it answers and the model is warm', async () => {
+    create().start();
+    await advance();
+    ollama.ps.mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable (ECONNREFUSED)'));
+    ollama.tags.mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable (ECONNREFUSED)'));
+
+    lifecycle.verify();
+    await advance();
+    expect(lifecycle.status()).toMatchObject({ state: 'degraded', reason: `Ollama is not answering at ${URL}` });
+    await advance(2_000);
+    expect(lifecycle.status().state).toBe('ready');
   });
 
   it('stops every timer and request, and can be stopped twice', async () => {

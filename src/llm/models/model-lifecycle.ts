@@ -3,13 +3,13 @@ import type { KeepAlive } from '../../config/duration';
 import type { OllamaEndpoint } from '../../ollama-process/ollama-endpoint';
 import { Backoff } from '../../common/backoff';
 import { LlmState, ModelCapability, ModelStatus, PullProgress } from '../llm.types';
-import { OllamaPsModel } from '../ollama/ollama-api.types';
+import { OllamaPsModel, OllamaPsResponse } from '../ollama/ollama-api.types';
 import { LoadKind, OllamaClient } from '../ollama/ollama-client';
 import { isOllamaFailure } from '../ollama/ollama-client.errors';
 import { isSameModel } from './model-name';
 import { sleep } from '../../common/abortable-sleep';
 import { deferred } from '../../common/deferred';
-import { keepWarmPlan, MIN_CHECK_INTERVAL_MS } from './keep-warm-plan';
+import { keepWarm } from './keep-warm';
 import { describeState, failureMessage, LifecycleStep } from './lifecycle-messages';
 import { LifecycleProblem, pullModel } from './model-pull';
 
@@ -55,6 +55,7 @@ export class ModelLifecycle {
   private running?: Promise<void>;
   private unsubscribe?: () => void;
   private readonly firstReady = deferred();
+  private verifying?: Promise<void>;
 
   constructor(
     /** The model's name as configured. */
@@ -126,14 +127,31 @@ export class ModelLifecycle {
   }
 
   /**
-   * A call found nothing listening at Ollama's address, before its health check did: degraded until
-   * Ollama answers and the model is warm again (a restarted Ollama has nothing loaded).
+   * A call lost its connection to Ollama: checks now (`/api/ps`) that Ollama answers and still has the
+   * model loaded. Unreachable → degraded until it answers and the model is warm again; answering
+   * without the model (restarted) → loaded again first. Never throws; one check at a time.
    */
-  reportUnreachable(): void {
-    if (this.stopping.signal.aborted || this.state === 'starting' || this.state === 'degraded') {
+  verify(): void {
+    if (this.verifying !== undefined || this.state !== 'ready' || this.stopping.signal.aborted) {
       return;
     }
-    this.onEndpointChange(false);
+    this.verifying = (async () => {
+      try {
+        const ps = await this.client.ps({ signal: this.stopping.signal, timeoutMs: CHECK_TIMEOUT_MS });
+        if (this.findLoaded(ps) === undefined && this.state === 'ready') {
+          this.logger.warn(`model ${this.model} is no longer in Ollama's memory; loading it again`);
+          this.resident = false;
+          this.setState('loading');
+          this.cycle?.abort();
+        }
+      } catch (error) {
+        if (!this.stopping.signal.aborted && this.state === 'ready' && isOllamaFailure(error, 'unreachable')) {
+          this.onEndpointChange(false);
+        }
+      } finally {
+        this.verifying = undefined;
+      }
+    })();
   }
 
   /**
@@ -160,7 +178,7 @@ export class ModelLifecycle {
       this.unsubscribe?.();
       this.firstReady.reject(new Error('the model lifecycle was stopped'));
     }
-    await this.running;
+    await Promise.all([this.running, this.verifying]);
   }
 
   private async run(): Promise<void> {
@@ -274,72 +292,30 @@ export class ModelLifecycle {
     this.logger.debug(`model ${this.model} warmed up in ${Date.now() - startedAt} ms`);
   }
 
-  /**
-   * While ready: with LLM_KEEP_WARM, watches `/api/ps` and re-sends the warm-up before `keep_alive`
-   * runs out, and reloads the model if Ollama dropped it. Returns only by throwing when `signal` aborts.
-   */
-  private async stayWarm(signal: AbortSignal): Promise<void> {
-    const keepAliveMs = this.settings.keepAlive.ms;
-    if (!this.settings.keepWarm || keepAliveMs === 0) {
-      return sleep(Infinity, signal);
-    }
-    const plan = keepWarmPlan(keepAliveMs);
-    let nextCheckMs = plan.checkEveryMs;
-    for (;;) {
-      await sleep(nextCheckMs, signal);
-      nextCheckMs = plan.checkEveryMs;
-      let entry: OllamaPsModel | undefined;
-      try {
-        const ps = await this.client.ps({ signal, timeoutMs: CHECK_TIMEOUT_MS });
-        entry = ps.models.find((model) => isSameModel(model.name, this.model) || isSameModel(model.model, this.model));
-      } catch (error) {
-        signal.throwIfAborted();
-        // Ollama's own health is the endpoint's business; try again at the next check.
-        this.logger.debug({ err: error }, 'keep-warm could not read /api/ps');
-        continue;
-      }
-      if (entry === undefined) {
-        this.logger.warn(`model ${this.model} is no longer in Ollama's memory; loading it again`);
-        this.resident = false;
-        await this.load();
-        signal.throwIfAborted();
-        this.setState('ready');
-        continue;
-      }
-      if (!Number.isFinite(keepAliveMs) || this.callsInFlight > 0) {
-        continue;
-      }
-      const remainingMs = Date.parse(entry.expires_at) - Date.now();
-      if (Number.isNaN(remainingMs) || remainingMs <= plan.refreshMarginMs) {
-        if (!(await this.refresh(signal)) && remainingMs > 0) {
-          // Some residency is left: try again well before it runs out.
-          nextCheckMs = Math.max(MIN_CHECK_INTERVAL_MS, Math.min(plan.checkEveryMs, remainingMs / 3));
-        }
-      } else {
-        nextCheckMs = Math.max(MIN_CHECK_INTERVAL_MS, Math.min(plan.checkEveryMs, remainingMs - plan.refreshMarginMs));
-      }
-    }
+  /** While ready: keeps the model warm (`keepWarm`); returns only by throwing when `signal` aborts. */
+  private stayWarm(signal: AbortSignal): Promise<void> {
+    return keepWarm(
+      {
+        model: this.model,
+        logger: this.logger,
+        keepAliveMs: this.settings.keepWarm ? this.settings.keepAlive.ms : 0,
+        inUse: () => this.callsInFlight > 0,
+        loadedEntry: async (inner) =>
+          this.findLoaded(await this.client.ps({ signal: inner, timeoutMs: CHECK_TIMEOUT_MS })),
+        reload: async (inner) => {
+          this.resident = false;
+          await this.load();
+          inner.throwIfAborted();
+          this.setState('ready');
+        },
+        warmUp: () => this.warmUp(),
+      },
+      signal,
+    );
   }
 
-  /**
-   * Re-sends the warm-up to restart the `keep_alive` countdown. The model is still loaded, so a failure
-   * here changes nothing yet: it is logged, and the caller tries again soon.
-   * @returns whether the refresh worked.
-   */
-  private async refresh(signal: AbortSignal): Promise<boolean> {
-    try {
-      await this.warmUp();
-      return true;
-    } catch (error) {
-      if (signal.aborted || isOllamaFailure(error, 'model_not_found', 'aborted')) {
-        throw error;
-      }
-      this.logger.warn(
-        { err: isOllamaFailure(error) ? { message: error.message, detail: error.detail } : error },
-        `refreshing the residency of ${this.model} failed; trying again shortly`,
-      );
-      return false;
-    }
+  private findLoaded(ps: OllamaPsResponse): OllamaPsModel | undefined {
+    return ps.models.find((model) => isSameModel(model.name, this.model) || isSameModel(model.model, this.model));
   }
 
   /** Embedding models cannot generate: they are loaded through `/api/embed`. */

@@ -21,15 +21,11 @@ export class OllamaClientError extends Error {
     message: string,
     readonly detail?: string,
     readonly httpStatus?: number,
-    options?: ErrorOptions & { socketCode?: string },
+    options?: ErrorOptions,
   ) {
     super(message, options);
     this.name = 'OllamaClientError';
-    this.socketCode = options?.socketCode;
   }
-
-  /** For `unreachable`: the socket's error code (`ECONNREFUSED`: nothing listens there). */
-  readonly socketCode?: string;
 }
 
 export function isOllamaFailure(error: unknown, ...kinds: OllamaFailureKind[]): error is OllamaClientError {

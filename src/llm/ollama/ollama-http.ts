@@ -282,7 +282,7 @@ export class OllamaHttp {
         `Ollama is unreachable at ${this.baseUrl} (${code})`,
         undefined,
         undefined,
-        { cause: error, socketCode: code },
+        { cause: error },
       );
     }
     const message = errorText(error);
