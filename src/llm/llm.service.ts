@@ -200,7 +200,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
         isLast: () => false,
         map: (chunk: Buffer) => tail.keep(chunk),
         onEnd: () => this.metrics.tokens(tail.usage()),
-        failureAtEnd: () => tail.failure(request.path),
+        failedAtEnd: () => tail.failed(),
       });
       return {
         status: answer.status,

@@ -23,11 +23,12 @@ export interface RelayShape<I, O> {
   /** Called when the upstream ended by itself, without error. */
   onEnd?(): void;
   /**
-   * A failure the answer itself reported at its end (relayed bytes carry Ollama's `{"error"}` line as
-   * they are): the call then counts as failed, for the metrics and the circuit breaker, though the
-   * caller already has every byte.
+   * Whether the answer itself reported a failure at its end (relayed bytes carry Ollama's `{"error"}`
+   * line as they are): the call then counts as an error in the metrics. Not for the circuit breaker:
+   * on Ollama's own API such a line is often the answer to the caller's own request (a bad field), and
+   * a caller must not be able to open the circuit for everyone.
    */
-  failureAtEnd?(): unknown;
+  failedAtEnd?(): boolean;
 }
 
 /**
@@ -83,14 +84,8 @@ export function relay<I, O>(
           yield out;
         }
       }
-      const failure = shape.failureAtEnd?.();
-      if (failure === undefined) {
-        outcome = 'success';
-        shape.onEnd?.();
-      } else {
-        outcome = 'error';
-        streamEnd.reject(failure);
-      }
+      outcome = shape.failedAtEnd?.() === true ? 'error' : 'success';
+      shape.onEnd?.();
     } catch (error) {
       const mapped = context.errors.map(error, call, true);
       outcome = outcomeOf(mapped);

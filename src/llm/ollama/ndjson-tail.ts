@@ -1,5 +1,4 @@
 import type { LlmUsage } from '../llm.types';
-import { OllamaClientError } from './ollama-client.errors';
 
 /** How much of the end of an answer is kept: Ollama's last line (the one with the counts) fits easily. */
 const TAIL_BYTES = 8 * 1024;
@@ -27,12 +26,10 @@ export class NdjsonTail {
     };
   }
 
-  /** The failure Ollama reported in its last line (`{"error":"…"}`), if it did. */
-  failure(path: string): OllamaClientError | undefined {
+  /** Whether Ollama's last line reported a failure (`{"error":"…"}`). */
+  failed(): boolean {
     const last = this.last();
-    return last !== undefined && 'error' in last
-      ? new OllamaClientError('upstream', `Ollama reported an error in the ${path} stream`, String(last.error))
-      : undefined;
+    return last !== undefined && 'error' in last;
   }
 
   private last(): Record<string, unknown> | undefined {
