@@ -467,14 +467,27 @@ describe(ModelLifecycle.name, () => {
     expect(ollama.load).toHaveBeenCalledTimes(2);
   });
 
-  it('is degraded when that check finds Ollama unreachable, until it answers and the model is warm', async () => {
+  it('stays ready when one check loses its connection but the next finds the model', async () => {
     create().start();
     await advance();
-    ollama.ps.mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable (ECONNREFUSED)'));
+    ollama.ps.mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable (ECONNRESET)'));
+
+    lifecycle.verify();
+    await advance(250);
+    expect(lifecycle.status().state).toBe('ready');
+    expect(ollama.ps).toHaveBeenCalledTimes(2);
+    expect(ollama.load).toHaveBeenCalledTimes(1);
+  });
+
+  it('is degraded when that check finds Ollama unreachable twice, until it answers and the model is warm', async () => {
+    create().start();
+    await advance();
+    const refused = new OllamaClientError('unreachable', 'Ollama is unreachable (ECONNREFUSED)');
+    ollama.ps.mockRejectedValueOnce(refused).mockRejectedValueOnce(refused);
     ollama.tags.mockRejectedValueOnce(new OllamaClientError('unreachable', 'Ollama is unreachable (ECONNREFUSED)'));
 
     lifecycle.verify();
-    await advance();
+    await advance(250);
     expect(lifecycle.status()).toMatchObject({ state: 'degraded', reason: `Ollama is not answering at ${URL}` });
     await advance(2_000);
     expect(lifecycle.status().state).toBe('ready');

@@ -24,6 +24,8 @@ export interface LifecycleSettings {
 
 /** How long a `/api/tags`, `/api/show` or `/api/ps` check may take. */
 const CHECK_TIMEOUT_MS = 10_000;
+/** How long a check of `/api/ps` that lost its connection waits before it asks again. */
+const VERIFY_RETRY_MS = 250;
 /** A problem that retrying soon will not fix (a model the registry lacks) is retried this rarely. */
 const PERMANENT_PROBLEM_RETRY_MS = 5 * 60_000;
 
@@ -137,7 +139,7 @@ export class ModelLifecycle {
     }
     this.verifying = (async () => {
       try {
-        const ps = await this.client.ps({ signal: this.stopping.signal, timeoutMs: CHECK_TIMEOUT_MS });
+        const ps = await this.readPsTwice();
         if (this.findLoaded(ps) === undefined && this.state === 'ready') {
           this.logger.warn(`model ${this.model} is no longer in Ollama's memory; loading it again`);
           this.resident = false;
@@ -316,6 +318,20 @@ export class ModelLifecycle {
 
   private findLoaded(ps: OllamaPsResponse): OllamaPsModel | undefined {
     return ps.models.find((model) => isSameModel(model.name, this.model) || isSameModel(model.model, this.model));
+  }
+
+  /** `/api/ps`, asked a second time after a connection failure: one lost connection says little. */
+  private async readPsTwice(): Promise<OllamaPsResponse> {
+    const options = { signal: this.stopping.signal, timeoutMs: CHECK_TIMEOUT_MS };
+    try {
+      return await this.client.ps(options);
+    } catch (error) {
+      if (!isOllamaFailure(error, 'unreachable')) {
+        throw error;
+      }
+      await sleep(VERIFY_RETRY_MS, this.stopping.signal);
+      return this.client.ps(options);
+    }
   }
 
   /** Embedding models cannot generate: they are loaded through `/api/embed`. */
