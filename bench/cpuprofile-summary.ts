@@ -3,6 +3,10 @@
  * the same time grouped by origin (a package, Node's internals, the service's own modules, GC).
  *
  *   node --require ./test/support/register-ts.js bench/cpuprofile-summary.ts <file.cpuprofile> [--top 30] [--focus TEXT] [--skip-ms N]
+ *     [--callers TEXT [--depth 4]]
+ *
+ * `--callers` splits the self time of the functions whose name or location contains TEXT by the chain
+ * of frames that called them, e.g. to find who creates the abort signals.
  */
 import { parseArgs } from 'node:util';
 import { summarizeProfile } from './lib/cpuprofile';
@@ -15,6 +19,8 @@ function main(): void {
       top: { type: 'string', default: '30' },
       focus: { type: 'string' },
       'skip-ms': { type: 'string', default: '0' },
+      callers: { type: 'string' },
+      depth: { type: 'string', default: '4' },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -22,13 +28,15 @@ function main(): void {
   const path = positionals[0];
   if (path === undefined) {
     throw new Error(
-      'usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--focus TEXT] [--skip-ms N] [--json]',
+      'usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--focus TEXT] [--skip-ms N] [--callers TEXT [--depth N]] [--json]',
     );
   }
   const summary = summarizeProfile(path, {
     top: Number(values.top),
     focus: values.focus,
     skipMs: Number(values['skip-ms']),
+    callers: values.callers,
+    callerDepth: Number(values.depth),
   });
   if (values.json) {
     print(JSON.stringify(summary, null, 2));
@@ -60,6 +68,15 @@ function main(): void {
       ...summary.inclusive.map((r) => [r.name, r.selfMs, r.busyPercent]),
     ]),
   );
+  if (values.callers !== undefined) {
+    print();
+    print(
+      formatTable([
+        [`self time of ${values.callers} by caller`, 'ms', '% of busy'],
+        ...summary.callers.map((r) => [r.name, r.selfMs, r.busyPercent]),
+      ]),
+    );
+  }
 }
 
 main();

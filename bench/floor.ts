@@ -3,7 +3,12 @@
  * costs per request on this machine, sequentially and under autocannon load, in latency and CPU time.
  * The service cannot cost less than this; it tells a slow machine from a slow service.
  *
- *   node --require ./test/support/register-ts.js bench/floor.ts [--sequential 2000] [--concurrency 16,64]
+ * With `--relay` it also measures the cheapest possible gateway in front of the emulator (50 ms
+ * upstream): the same app relaying to Ollama's `/api/chat` through an undici pool, on Nest + Fastify and
+ * on `node:http` alone, against the emulator direct: one request at a time, the first streamed line,
+ * and 16 connections with an upstream that answers at once. No gateway can add less on this machine.
+ *
+ *   node --require ./test/support/register-ts.js bench/floor.ts [--sequential 2000] [--concurrency 16,64] [--relay]
  */
 import { spawn } from 'node:child_process';
 import { join, relative } from 'node:path';
@@ -12,10 +17,19 @@ import { parseArgs } from 'node:util';
 import { BenchClient } from './lib/http';
 import { runLoad } from './lib/load';
 import { LoadSampler, machineFacts } from './lib/machine';
-import { freePort, ManagedProcess, ProcessGroup, REPO_ROOT } from './lib/processes';
+import { measureFirstPiece, measureLoad, measureSequential, type Target } from './lib/measure';
+import {
+  freePort,
+  ManagedProcess,
+  ProcessGroup,
+  REPO_ROOT,
+  startEmulator,
+  type EmulatorProcess,
+} from './lib/processes';
 import { formatTable, print, writeResultJson } from './lib/results';
 import { stopOnSignal } from './lib/stack';
 import { round, roundSummary, summarize } from './lib/stats';
+import { MESSAGE, fixedLatencyEmulator } from './lib/targets';
 
 const REGISTER_TS = join(REPO_ROOT, 'test', 'support', 'register-ts.js');
 const START_TIMEOUT_MS = 60_000;
@@ -29,11 +43,14 @@ function wholeNumber(name: string, text: string): number {
   return value;
 }
 
-async function startFloorApp(group: ProcessGroup): Promise<{ app: ManagedProcess; url: string }> {
+async function startFloorApp(
+  group: ProcessGroup,
+  env: Record<string, string> = {},
+): Promise<{ app: ManagedProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--require', REGISTER_TS, join(REPO_ROOT, 'bench', 'floor-app.ts')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, PORT: String(port) },
+    env: { PATH: process.env.PATH, PORT: String(port), ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -49,6 +66,66 @@ async function startFloorApp(group: ProcessGroup): Promise<{ app: ManagedProcess
   return { app, url: `http://127.0.0.1:${port}` };
 }
 
+const RELAY_SEQUENTIAL = 300;
+const RELAY_WARM = 20;
+
+function ndjsonFirstLine(text: string): boolean {
+  return text.includes('\n');
+}
+
+/** The relays on Nest + Fastify and on `node:http`, against the emulator direct. */
+async function measureRelays(group: ProcessGroup, seconds: number) {
+  const emulator: EmulatorProcess = await startEmulator(group, fixedLatencyEmulator(50, 5, 0));
+  const direct = {
+    url: emulator.url,
+    path: '/api/chat',
+    body: { model: 'llama3.1:latest', messages: [{ role: 'user', content: MESSAGE }], stream: false },
+    processes: [emulator],
+  };
+  const relays: Array<{ name: string; url: string; app: ManagedProcess }> = [];
+  for (const server of ['nest', 'plain']) {
+    const { app, url } = await startFloorApp(group, { UPSTREAM: emulator.url, FLOOR_SERVER: server });
+    relays.push({ name: server === 'nest' ? 'Nest + Fastify relay' : 'node:http relay', url, app });
+  }
+  const plainTargets: Target[] = [
+    { name: 'direct', ...direct },
+    ...relays.map((r) => ({
+      name: r.name,
+      url: r.url,
+      path: '/relay',
+      body: { message: MESSAGE },
+      processes: [r.app, emulator],
+    })),
+  ];
+  const streamTargets: Target[] = [
+    { name: 'direct', ...direct, streamBody: { ...direct.body, stream: true }, isFirstPiece: ndjsonFirstLine },
+    ...relays.map((r) => ({
+      name: r.name,
+      url: r.url,
+      path: '/relay-stream',
+      body: {},
+      streamBody: { message: MESSAGE },
+      isFirstPiece: ndjsonFirstLine,
+      processes: [r.app, emulator],
+    })),
+  ];
+  print(`relays: one at a time (${RELAY_SEQUENTIAL} each) ...`);
+  const sequential = await measureSequential(plainTargets, RELAY_SEQUENTIAL, RELAY_WARM);
+  print('relays: first streamed line ...');
+  const firstLine = await measureFirstPiece(streamTargets, RELAY_SEQUENTIAL / 3, RELAY_WARM);
+  print('relays: 16 connections, upstream answering at once ...');
+  await emulator.configure({ tokenDelayMs: 0 });
+  const instant = await measureLoad(plainTargets, { connections: 16, rounds: 2, seconds, warmupSeconds: 1 });
+  return plainTargets.map((t) => ({
+    name: t.name,
+    sequentialP50: sequential[t.name].latency.p50,
+    sequentialAddedP50: round(sequential[t.name].latency.p50 - sequential['direct'].latency.p50),
+    firstLineAddedP50: round(firstLine[t.name].p50 - firstLine['direct'].p50),
+    instantRps: instant[t.name].rps,
+    instantCpuMsPerRequest: t.name === 'direct' ? undefined : instant[t.name].cpuMsPerRequest[t.processes[0].name],
+  }));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -57,6 +134,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '16,64' },
       duration: { type: 'string', default: '5' },
       out: { type: 'string' },
+      relay: { type: 'boolean', default: false },
     },
   });
   const sequentialCount = wholeNumber('sequential', values.sequential);
@@ -104,7 +182,6 @@ async function main(): Promise<void> {
         cpuMsPerRequest: round((app.cpuMs() - before) / run.responses),
       });
     }
-    const loadAverage = loadSampler.stop();
     print('bare Nest + Fastify echo route: latency in ms, CPU time per request in ms');
     print(
       formatTable([
@@ -113,10 +190,36 @@ async function main(): Promise<void> {
         ...load.map((l) => [`c=${l.concurrency}`, l.p50, l.p99, l.rps, l.cpuMsPerRequest]),
       ]),
     );
-    print(`load average during the run: mean ${loadAverage.mean}, max ${loadAverage.max}`);
+    const relays = values.relay ? await measureRelays(group, seconds) : undefined;
+    if (relays !== undefined) {
+      print('\nthe cheapest gateway: latency added to the emulator direct (50 ms upstream), in ms');
+      print(
+        formatTable([
+          ['target', 'one at a time p50', 'added p50', 'first line added p50', '0 ms c=16 req/s', 'CPU/req'],
+          ...relays.map((r) => [
+            r.name,
+            r.sequentialP50,
+            r.sequentialAddedP50,
+            r.firstLineAddedP50,
+            r.instantRps,
+            r.instantCpuMsPerRequest ?? '',
+          ]),
+        ]),
+      );
+    }
+    const finalLoad = loadSampler.stop();
+    print(`load average during the run: mean ${finalLoad.mean}, max ${finalLoad.max}`);
     const written = writeResultJson(
       'floor',
-      { bench: 'floor', date: new Date().toISOString(), machine: machineFacts(), loadAverage, sequential, load },
+      {
+        bench: 'floor',
+        date: new Date().toISOString(),
+        machine: machineFacts(),
+        loadAverage: finalLoad,
+        sequential,
+        load,
+        relays,
+      },
       values.out,
     );
     print(`results: ${relative(process.cwd(), written)}`);

@@ -7,6 +7,7 @@ import { PreRoutingAnswers } from './common/filters/pre-routing-answers';
 import { formatResponseTime } from './common/interceptors/latency.interceptor';
 import { setupOpenApi } from './common/openapi/setup-openapi';
 import type { Configuration } from './config/environment';
+import { AccessLog } from './logging/access-log';
 import { ROUTE_TEMPLATE } from './logging/logger.options';
 import { requestIdOf } from './logging/request-id';
 import { MetricsService } from './metrics/metrics.service';
@@ -50,6 +51,7 @@ export async function createApp(config: Configuration): Promise<NestFastifyAppli
     closeAfterLastAllowedAnswer(reply.raw);
     done(preRouting.refusalOf(request.raw, reply.raw));
   });
+  new AccessLog().attach(fastify);
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     void reply.header('x-response-time', formatResponseTime(reply.elapsedTime));
     done(null, payload);

@@ -34,6 +34,8 @@ export interface ProfileSummary {
   byOrigin: SelfTime[];
   /** Time with the function anywhere on the stack (callees included), recursion counted once. */
   inclusive: SelfTime[];
+  /** With `callers`: the self time of the matching functions by the chain of frames that called them. */
+  callers: SelfTime[];
 }
 
 const SPECIAL = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
@@ -96,9 +98,16 @@ export interface SummaryOptions {
   focus?: string;
   /** Ignores the samples of the first milliseconds of the profile (the process's start-up). */
   skipMs?: number;
+  /** When given, `callers` splits the self time of the functions matching it by who called them. */
+  callers?: string;
+  /** Frames of each caller chain in `callers` (default 4). */
+  callerDepth?: number;
 }
 
-export function summarizeProfile(path: string, { top = 30, focus, skipMs = 0 }: SummaryOptions = {}): ProfileSummary {
+export function summarizeProfile(
+  path: string,
+  { top = 30, focus, skipMs = 0, callers, callerDepth = 4 }: SummaryOptions = {},
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
@@ -120,6 +129,7 @@ export function summarizeProfile(path: string, { top = 30, focus, skipMs = 0 }: 
   const byFunction = new Map<string, number>();
   const byOrigin = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const byCaller = new Map<string, number>();
   let idleMs = 0;
   let totalMs = 0;
   for (const [id, us] of selfUs) {
@@ -137,6 +147,17 @@ export function summarizeProfile(path: string, { top = 30, focus, skipMs = 0 }: 
     byFunction.set(key, (byFunction.get(key) ?? 0) + ms);
     const origin = originOf(node.callFrame);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + ms);
+    if (callers !== undefined && key.includes(callers)) {
+      const chain: string[] = [];
+      for (let at = parentOf.get(id); at !== undefined && chain.length < callerDepth; at = parentOf.get(at)) {
+        const frame = byId.get(at)?.callFrame;
+        if (frame !== undefined && frame.functionName !== '(root)') {
+          chain.push(functionKey(frame));
+        }
+      }
+      const caller = `${key} ← ${chain.join(' ← ')}`;
+      byCaller.set(caller, (byCaller.get(caller) ?? 0) + ms);
+    }
     const onStack = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
       const frame = byId.get(at)?.callFrame;
@@ -158,5 +179,6 @@ export function summarizeProfile(path: string, { top = 30, focus, skipMs = 0 }: 
     byFunction: toTable(byFunction, busyMs, top),
     byOrigin: toTable(byOrigin, busyMs, top),
     inclusive: toTable(inclusive, busyMs, top),
+    callers: toTable(byCaller, busyMs, top),
   };
 }

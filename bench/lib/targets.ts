@@ -1,4 +1,5 @@
 /** The two kinds of target a benchmark sends chats to: the emulator directly, and a service. */
+import { BenchClient } from './http';
 import type { Target } from './measure';
 import type { EmulatorProcess, ServiceProcess } from './processes';
 
@@ -20,11 +21,16 @@ export function fixedLatencyEmulator(upstreamMs: number, tokens: number, loadTim
 }
 
 /** The body the service sent for its last chat, so that direct requests are the very same request. */
-export async function upstreamChatBody(emulator: EmulatorProcess): Promise<Record<string, unknown>> {
+export function upstreamChatBody(emulator: EmulatorProcess): Promise<Record<string, unknown>> {
+  return upstreamBody(emulator, 'chat');
+}
+
+/** The body of the last request the emulator saw at `endpoint` (`chat`, `embed`, ...). */
+export async function upstreamBody(emulator: EmulatorProcess, endpoint: string): Promise<Record<string, unknown>> {
   const stats = await emulator.stats();
-  const last = stats.lastRequests.filter((r) => r.endpoint === 'chat').pop()?.body;
+  const last = stats.lastRequests.filter((r) => r.endpoint === endpoint).pop()?.body;
   if (typeof last !== 'object' || last === null) {
-    throw new Error('the emulator saw no chat request from the service');
+    throw new Error(`the emulator saw no ${endpoint} request from the service`);
   }
   return last as Record<string, unknown>;
 }
@@ -38,13 +44,13 @@ function sseFirstDelta(text: string): boolean {
   return at >= 0 && text.indexOf('\n\n', at) >= 0;
 }
 
-export function directTarget(emulator: EmulatorProcess, upstreamBody: Record<string, unknown>): Target {
+export function directTarget(emulator: EmulatorProcess, body: Record<string, unknown>): Target {
   return {
     name: 'direct',
     url: emulator.url,
     path: '/api/chat',
-    body: upstreamBody,
-    streamBody: { ...upstreamBody, stream: true },
+    body,
+    streamBody: { ...body, stream: true },
     isFirstPiece: ndjsonFirstLine,
     processes: [emulator],
   };
@@ -64,5 +70,47 @@ export function serviceTarget(name: string, service: ServiceProcess, emulator: E
       }
     },
     processes: [service, emulator],
+  };
+}
+
+/** A route of the service and the same request sent straight to the emulator. */
+export interface RoutePair {
+  name: string;
+  direct: Target;
+  service: Target;
+}
+
+/**
+ * The service's `POST <path>` with `body`, paired with what the service sent the emulator for it
+ * (`endpoint`'s last request). Undefined, with the reason, when the service does not answer it with
+ * 200 (a route this tree does not have, a model it does not serve).
+ */
+export async function routePair(
+  service: ServiceProcess,
+  emulator: EmulatorProcess,
+  route: { path: string; body: unknown; endpoint: string; upstreamPath: string },
+): Promise<{ pair?: RoutePair; note?: string }> {
+  const client = new BenchClient(service.url);
+  try {
+    const probe = await client.postJson(route.path, route.body);
+    if (probe.status !== 200) {
+      return { note: `${route.path} answered ${probe.status} in this tree` };
+    }
+  } finally {
+    client.close();
+  }
+  const upstream = await upstreamBody(emulator, route.endpoint);
+  return {
+    pair: {
+      name: route.path,
+      direct: { name: 'direct', url: emulator.url, path: route.upstreamPath, body: upstream, processes: [emulator] },
+      service: {
+        name: route.path,
+        url: service.url,
+        path: route.path,
+        body: route.body,
+        processes: [service, emulator],
+      },
+    },
   };
 }

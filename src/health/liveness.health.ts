@@ -4,6 +4,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** A p99 event-loop delay above this means the process is wedged, not merely busy. */
 const MAX_EVENT_LOOP_DELAY_MS = 2000;
+/** Far below the limit above, and rare enough not to wake an idle process 50 times a second. */
+const EVENT_LOOP_SAMPLE_MS = 250;
 
 /**
  * Liveness of the process itself. It deliberately ignores Ollama: a restart of this service would not
@@ -11,7 +13,7 @@ const MAX_EVENT_LOOP_DELAY_MS = 2000;
  */
 @Injectable()
 export class LivenessIndicator implements OnModuleDestroy {
-  private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
 
   constructor(private readonly indicators: HealthIndicatorService) {
     this.eventLoop.enable();

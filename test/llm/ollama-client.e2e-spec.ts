@@ -232,6 +232,135 @@ describe(OllamaClient.name, () => {
     }
   });
 
+  it("aborts a non-streamed call when the caller's signal aborts, reporting aborted", async () => {
+    emulator.injectFault({ kind: 'hang', times: 1 });
+    const controller = new AbortController();
+    const call = failureOf(client.chat(MODEL, chatRequest('hi'), { ...CALL, signal: controller.signal }));
+    setTimeout(() => controller.abort(), 50);
+    await expect(call).resolves.toMatchObject({ kind: 'aborted' });
+    await expect(
+      failureOf(client.chat(MODEL, chatRequest('hi'), { ...CALL, signal: controller.signal })),
+    ).resolves.toMatchObject({ kind: 'aborted' });
+  });
+
+  it("relays an answer as Ollama wrote it: status, content type and the body's bytes", async () => {
+    const answer = await client.forward(
+      {
+        model: MODEL,
+        method: 'POST',
+        path: '/api/chat',
+        body: { model: MODEL, messages: [{ role: 'user', content: 'one two' }] },
+      },
+      STREAM,
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.contentType).toBe('application/x-ndjson');
+    const chunks: Buffer[] = [];
+    for await (const chunk of answer.body) {
+      chunks.push(chunk);
+    }
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.message.content).join('')).toBe('one two');
+    expect(lines.at(-1)).toMatchObject({ done: true, done_reason: 'stop' });
+  });
+
+  it("relays Ollama's own refusals, and throws its failures and a missing model", async () => {
+    const refused = await client.forward(
+      { model: MODEL, method: 'POST', path: '/api/chat', body: { model: MODEL, messages: 'not a list' } },
+      STREAM,
+    );
+    expect(refused.status).toBe(400);
+    const chunks: Buffer[] = [];
+    for await (const chunk of refused.body) {
+      chunks.push(chunk);
+    }
+    expect(JSON.parse(Buffer.concat(chunks).toString('utf8'))).toEqual({ error: expect.any(String) });
+
+    emulator.injectFault({ kind: 'http-error', status: 500, message: 'runner crashed', times: 1 });
+    await expect(
+      failureOf(client.forward({ model: MODEL, method: 'POST', path: '/api/chat', body: { model: MODEL } }, STREAM)),
+    ).resolves.toMatchObject({ kind: 'upstream', httpStatus: 500, detail: 'runner crashed' });
+
+    emulator.configure({ models: [] });
+    await expect(
+      failureOf(
+        client.forward(
+          { model: MODEL, method: 'POST', path: '/api/chat', body: { model: MODEL, messages: [] } },
+          STREAM,
+        ),
+      ),
+    ).resolves.toMatchObject({ kind: 'model_not_found' });
+  });
+
+  it('closes the connection when the reader of a relayed answer leaves early', async () => {
+    emulator.resetStats();
+    emulator.configure({ tokenDelayMs: 50 });
+    try {
+      const answer = await client.forward(
+        {
+          model: MODEL,
+          method: 'POST',
+          path: '/api/chat',
+          body: { model: MODEL, messages: [{ role: 'user', content: 'a b c d e f g h i j' }] },
+        },
+        STREAM,
+      );
+      for await (const _chunk of answer.body) {
+        break;
+      }
+      await eventually('emulator saw the abort', () => emulator.stats.abortedStreams === 1, 5_000);
+    } finally {
+      emulator.configure({ tokenDelayMs: 5 });
+    }
+  });
+
+  it('times out a relayed answer that goes silent between chunks', async () => {
+    emulator.injectFault({ kind: 'hang-after-first-chunk', times: 1 });
+    const answer = await client.forward(
+      {
+        model: MODEL,
+        method: 'POST',
+        path: '/api/chat',
+        body: { model: MODEL, messages: [{ role: 'user', content: 'a b c' }] },
+      },
+      { idleTimeoutMs: 300 },
+    );
+    const failure = failureOf(
+      (async () => {
+        for await (const _chunk of answer.body) {
+          // Reading until the silence ends it.
+        }
+      })(),
+    );
+    await expect(failure).resolves.toMatchObject({ kind: 'timeout' });
+  });
+
+  it('reads an answer larger than what is buffered for a slow reader, in order and whole', async () => {
+    const words = Array.from({ length: 40_000 }, (_, i) => `w${i % 10}`).join(' ');
+    emulator.configure({ tokenDelayMs: 0 });
+    try {
+      const stream = await client.chatStream(MODEL, chatRequest(words), STREAM);
+      let text = '';
+      let events = 0;
+      for await (const event of stream) {
+        if (event.type === 'delta') {
+          text += event.text;
+        }
+        if (++events % 5_000 === 0) {
+          // A consumer that falls behind: the connection is paused meanwhile, not read into memory.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      expect(text).toBe(words);
+    } finally {
+      emulator.configure({ tokenDelayMs: 5 });
+    }
+  });
+
   it('pulls a model, streaming progress up to success', async () => {
     emulator.configure({ models: [], pullChunks: 3, pullChunkDelayMs: 1 });
     const progress = [];

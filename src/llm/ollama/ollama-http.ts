@@ -1,13 +1,11 @@
-import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
-import axios, { isAxiosError, type AxiosResponse, type Method } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import type { Readable } from 'node:stream';
-import { CallScope } from './call-scope';
+import { Pool } from 'undici';
 import { NdjsonParseError, readNdjson } from './ndjson';
 import { OllamaClientError } from './ollama-client.errors';
+import { UpstreamExchange, type ExchangeLimit } from './upstream-exchange';
 import { errorText } from '../../common/errors';
+
+export type OllamaMethod = 'GET' | 'POST';
 
 export interface OllamaCallOptions {
   signal?: AbortSignal;
@@ -41,22 +39,29 @@ const UNREACHABLE_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'ETIMEDOUT',
-  'ERR_STREAM_PREMATURE_CLOSE',
+  // undici: the connection closed under a request, or could not be opened in time, or the pool is closed.
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
 const BUSY_TEXT = 'server busy';
 
 /**
- * The HTTP side of one Ollama server: one keep-alive connection pool (reusing connections is what
- * makes short requests cheap), JSON calls and NDJSON streams, each bounded by an `AbortSignal` and a
- * time limit, failing with an `OllamaClientError` whose `kind` says what went wrong. Streams check the
- * HTTP status first, throw on an `{"error"}` line and on an end before their last object; leaving a
- * stream's loop early closes the connection, which makes Ollama stop generating.
+ * The HTTP side of one Ollama server: one keep-alive connection pool of undici's (reusing
+ * connections is what makes short requests cheap; undici answers them without a stream object per
+ * request), JSON calls and NDJSON streams, each bounded by an `AbortSignal` and a time limit, failing
+ * with an `OllamaClientError` whose `kind` says what went wrong. Streams check the HTTP status first,
+ * throw on an `{"error"}` line and on an end before their last object; leaving a stream's loop early
+ * closes the connection, which makes Ollama stop generating.
  */
 export class OllamaHttp {
   private readonly logger = new Logger(OllamaHttp.name);
-  private readonly agent: HttpAgent;
-  private readonly http: HttpService;
+  private readonly pool: Pool;
+  /** The base URL's path, for an Ollama behind a reverse proxy at a prefix. */
+  private readonly prefix: string;
   private destroyed = false;
 
   constructor(
@@ -64,37 +69,32 @@ export class OllamaHttp {
     readonly baseUrl: string,
     maxSockets: number,
   ) {
-    const options = { keepAlive: true, maxSockets };
-    this.agent = baseUrl.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
-    // `proxy: false`: HTTP(S)_PROXY of the environment must not reroute calls to a local Ollama.
-    this.http = new HttpService(axios.create({ httpAgent: this.agent, httpsAgent: this.agent, proxy: false }));
+    const url = new URL(baseUrl);
+    this.prefix = url.pathname.replace(/\/+$/, '');
+    // No proxy: undici's Pool ignores HTTP(S)_PROXY, which must not reroute calls to a local Ollama.
+    this.pool = new Pool(url.origin, { connections: maxSockets, pipelining: 1 });
   }
 
-  async json<T>(method: Method, path: string, body: unknown, options: OllamaCallOptions): Promise<T> {
-    const scope = new CallScope(options.signal, options.timeoutMs);
-    scope.arm();
+  /**
+   * One JSON call: resolves with the parsed answer of a 200.
+   * @throws OllamaClientError: the status's kind, `timeout` after `timeoutMs` for the whole answer,
+   *   `aborted` when the caller's signal fires, `protocol` for an answer that is not JSON.
+   */
+  async json<T>(method: OllamaMethod, path: string, body: unknown, options: OllamaCallOptions): Promise<T> {
+    const exchange = new UpstreamExchange({ kind: 'deadline', ms: options.timeoutMs }, options.signal);
+    let answer;
     try {
-      const response = await this.http.axiosRef.request<string>({
-        method,
-        url: `${this.baseUrl}${path}`,
-        data: body,
-        responseType: 'text',
-        transformResponse: (data: string) => data,
-        validateStatus: () => true,
-        signal: scope.signal,
-      });
-      if (response.status !== 200) {
-        throw this.statusError(path, response.status, response.data);
-      }
-      try {
-        return JSON.parse(response.data) as T;
-      } catch {
-        throw new OllamaClientError('protocol', `Ollama answered ${path} with something that is not JSON`);
-      }
+      answer = await exchange.collect(this.pool, this.request(method, path, body));
     } catch (error) {
-      throw this.toClientError(error, scope, path);
-    } finally {
-      scope.end();
+      throw this.toClientError(error, exchange, path);
+    }
+    if (answer.status !== 200) {
+      throw this.statusError(path, answer.status, answer.text);
+    }
+    try {
+      return JSON.parse(answer.text) as T;
+    } catch {
+      throw new OllamaClientError('protocol', `Ollama answered ${path} with something that is not JSON`);
     }
   }
 
@@ -109,27 +109,11 @@ export class OllamaHttp {
     options: OllamaStreamOptions,
     isLast: (item: T) => boolean,
   ): Promise<AsyncGenerator<T>> {
-    const scope = new CallScope(options.signal, options.idleTimeoutMs);
-    scope.arm();
-    let response: AxiosResponse<Readable>;
-    try {
-      response = await this.http.axiosRef.request<Readable>({
-        method: 'POST',
-        url: `${this.baseUrl}${path}`,
-        data: body,
-        responseType: 'stream',
-        validateStatus: () => true,
-        signal: scope.signal,
-      });
-      if (response.status !== 200) {
-        const text = await readLimited(response.data, ERROR_BODY_LIMIT);
-        throw this.statusError(path, response.status, text);
-      }
-    } catch (error) {
-      scope.end();
-      throw this.toClientError(error, scope, path);
+    const { exchange, status } = await this.open('POST', path, body, options);
+    if (status !== 200) {
+      throw this.statusError(path, status, await this.errorBody(exchange, path));
     }
-    return this.iterate(response.data, scope, path, isLast);
+    return this.iterate(exchange, path, isLast);
   }
 
   /**
@@ -138,68 +122,70 @@ export class OllamaHttp {
    * the others (2xx, Ollama's own 4xx refusals) are the caller's to pass on. The body's silence is
    * bounded as a stream's is; leaving its loop closes the connection.
    */
-  async raw(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    options: OllamaStreamOptions,
-  ): Promise<OllamaRawAnswer> {
-    const scope = new CallScope(options.signal, options.idleTimeoutMs);
-    scope.arm();
-    let response: AxiosResponse<Readable>;
-    try {
-      response = await this.http.axiosRef.request<Readable>({
-        method,
-        url: `${this.baseUrl}${path}`,
-        data: body,
-        responseType: 'stream',
-        // Bytes as they come: Ollama's answers are relayed, not decoded.
-        decompress: false,
-        validateStatus: () => true,
-        signal: scope.signal,
-      });
-      if (response.status >= 500 || response.status === 404) {
-        const text = await readLimited(response.data, ERROR_BODY_LIMIT);
-        const failure = this.statusError(path, response.status, text);
-        if (response.status >= 500 || failure.kind === 'model_not_found') {
-          throw failure;
-        }
-        scope.end();
-        return { status: response.status, contentType: contentTypeOf(response), body: single(Buffer.from(text)) };
+  async raw(method: OllamaMethod, path: string, body: unknown, options: OllamaStreamOptions): Promise<OllamaRawAnswer> {
+    const { exchange, status, contentType } = await this.open(method, path, body, options);
+    if (status >= 500 || status === 404) {
+      const text = await this.errorBody(exchange, path);
+      const failure = this.statusError(path, status, text);
+      if (status >= 500 || failure.kind === 'model_not_found') {
+        throw failure;
       }
-    } catch (error) {
-      scope.end();
-      throw this.toClientError(error, scope, path);
+      return { status, ...(contentType !== undefined && { contentType }), body: single(Buffer.from(text)) };
     }
-    return {
-      status: response.status,
-      contentType: contentTypeOf(response),
-      body: this.bytes(response.data, scope, path),
-    };
+    return { status, ...(contentType !== undefined && { contentType }), body: this.bytes(exchange, path) };
   }
 
   /** Closes every socket. Safe to call twice. */
   destroy(): void {
     if (!this.destroyed) {
       this.destroyed = true;
-      this.agent.destroy();
+      this.pool.destroy().catch(() => undefined);
+    }
+  }
+
+  private request(method: OllamaMethod, path: string, body: unknown) {
+    return {
+      method,
+      path: `${this.prefix}${path}`,
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    };
+  }
+
+  /** Sends a request whose body is read as it comes; resolves with its head once the headers are in. */
+  private async open(
+    method: OllamaMethod,
+    path: string,
+    body: unknown,
+    options: OllamaStreamOptions,
+  ): Promise<{ exchange: UpstreamExchange; status: number; contentType?: string }> {
+    const limit: ExchangeLimit = { kind: 'idle', ms: options.idleTimeoutMs };
+    const exchange = new UpstreamExchange(limit, options.signal);
+    try {
+      const head = await exchange.open(this.pool, this.request(method, path, body));
+      return { exchange, ...head };
+    } catch (error) {
+      throw this.toClientError(error, exchange, path);
+    }
+  }
+
+  private async errorBody(exchange: UpstreamExchange, path: string): Promise<string> {
+    try {
+      return await exchange.readText(ERROR_BODY_LIMIT);
+    } catch (error) {
+      throw this.toClientError(error, exchange, path);
     }
   }
 
   private async *iterate<T extends object>(
-    stream: Readable,
-    scope: CallScope,
+    exchange: UpstreamExchange,
     path: string,
     isLast: (item: T) => boolean,
   ): AsyncGenerator<T> {
-    const lines = readNdjson(stream);
+    const lines = readNdjson(exchange.chunks());
     try {
       for (;;) {
-        // The timer measures Ollama's silence only, not the time the consumer spends between chunks.
-        scope.arm();
         const next = await lines.next();
-        scope.disarm();
-        if (next.done) {
+        if (next.done === true) {
           throw new OllamaClientError('protocol', `Ollama's ${path} stream ended before its last object`);
         }
         const item = next.value;
@@ -215,31 +201,21 @@ export class OllamaHttp {
         }
       }
     } catch (error) {
-      throw this.toClientError(error, scope, path);
+      throw this.toClientError(error, exchange, path);
     } finally {
       // Also reached when the consumer leaves the loop early: closing the connection stops Ollama.
-      scope.end();
-      stream.destroy();
+      await lines.return(undefined);
+      exchange.abandon();
     }
   }
 
-  private async *bytes(stream: Readable, scope: CallScope, path: string): AsyncGenerator<Buffer> {
-    const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  private async *bytes(exchange: UpstreamExchange, path: string): AsyncGenerator<Buffer> {
     try {
-      for (;;) {
-        scope.arm();
-        const next = await chunks.next();
-        scope.disarm();
-        if (next.done === true) {
-          return;
-        }
-        yield next.value;
-      }
+      yield* exchange.chunks();
     } catch (error) {
-      throw this.toClientError(error, scope, path);
+      throw this.toClientError(error, exchange, path);
     } finally {
-      scope.end();
-      stream.destroy();
+      exchange.abandon();
     }
   }
 
@@ -254,20 +230,20 @@ export class OllamaHttp {
     return new OllamaClientError('upstream', `Ollama answered ${path} with HTTP ${status}`, detail, status);
   }
 
-  private toClientError(error: unknown, scope: CallScope, path: string): OllamaClientError {
+  private toClientError(error: unknown, exchange: UpstreamExchange, path: string): OllamaClientError {
     if (error instanceof OllamaClientError) {
       return error;
     }
-    if (scope.timedOut) {
+    if (exchange.timedOut) {
       return new OllamaClientError(
         'timeout',
-        `Ollama did not answer ${path} within ${scope.timeoutMs} ms`,
+        `Ollama did not answer ${path} within ${exchange.limitMs} ms`,
         undefined,
         undefined,
         { cause: error },
       );
     }
-    if (scope.callerAborted) {
+    if (exchange.callerAborted) {
       return new OllamaClientError('aborted', `the call to ${path} was aborted`, undefined, undefined, {
         cause: error,
       });
@@ -275,8 +251,8 @@ export class OllamaHttp {
     if (error instanceof NdjsonParseError) {
       return new OllamaClientError('protocol', `Ollama's ${path} stream carried a line that is not JSON`, error.line);
     }
-    const code = socketErrorCode(error);
-    if (code !== undefined && UNREACHABLE_CODES.has(code)) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) {
       return new OllamaClientError(
         'unreachable',
         `Ollama is unreachable at ${this.baseUrl} (${code})`,
@@ -291,11 +267,6 @@ export class OllamaHttp {
       cause: error,
     });
   }
-}
-
-function contentTypeOf(response: AxiosResponse): string | undefined {
-  const value: unknown = response.headers['content-type'];
-  return typeof value === 'string' ? value : undefined;
 }
 
 function single(chunk: Buffer): AsyncGenerator<Buffer> {
@@ -315,42 +286,4 @@ export function ollamaErrorMessage(body: string): string {
     // Not JSON: the router's plain-text answers such as `404 page not found`.
   }
   return body.trim().slice(0, 500);
-}
-
-function socketErrorCode(error: unknown): string | undefined {
-  if (isAxiosError(error)) {
-    const cause = error.cause as { code?: unknown } | undefined;
-    if (typeof cause?.code === 'string') {
-      return cause.code;
-    }
-    if (error.code !== undefined) {
-      return error.code;
-    }
-    return error.message === 'socket hang up' ? 'ECONNRESET' : undefined;
-  }
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') {
-    return code;
-  }
-  return error instanceof Error && (error.message === 'aborted' || error.message === 'socket hang up')
-    ? 'ECONNRESET'
-    : undefined;
-}
-
-async function readLimited(stream: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-      chunks.push(buffer);
-      size += buffer.length;
-      if (size >= limit) {
-        break;
-      }
-    }
-  } finally {
-    stream.destroy();
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, limit);
 }

@@ -1,0 +1,176 @@
+/** The phases of the overhead benchmark besides the plain load: cold start, idle windows, routes. */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BenchClient } from './http';
+import { measureLoad } from './measure';
+import { overheadOf, type ColdStart, type IdleWindow, type LoadPoint, type RoutePoint } from './overhead-report';
+import type { EmulatorProcess, ServiceProcess } from './processes';
+import { print } from './results';
+import { round, roundSummary, summarize } from './stats';
+import { MESSAGE, routePair } from './targets';
+
+/** Unmeasured requests per target before the sequential and streaming measurements. */
+export const WARM_REQUESTS = 20;
+const READY_DEADLINE_MS = 120_000;
+
+export interface RouteSettings {
+  /** A model the service serves for `/v1/embeddings`; '' for none. */
+  embeddingModel: string;
+  rounds: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+}
+
+/**
+ * Polls readiness every 10 ms, sends the first chat the moment it is ready, then `samples` more.
+ * The benchmark's own request code runs first against the emulator (`/api/show`, which changes
+ * nothing there), so that its first-call costs do not count as the service's.
+ */
+export async function measureColdStart(
+  service: ServiceProcess,
+  emulator: EmulatorProcess,
+  samples: number,
+): Promise<ColdStart> {
+  const warmer = new BenchClient(emulator.url);
+  try {
+    for (let i = 0; i < WARM_REQUESTS; i++) {
+      await warmer.postJson('/api/show', { model: 'llama3.1:latest' });
+    }
+  } finally {
+    warmer.close();
+  }
+  const client = new BenchClient(service.url);
+  try {
+    const started = Date.now();
+    for (;;) {
+      if (!service.isRunning) {
+        throw new Error('the service exited before it was ready');
+      }
+      const { status } = await client.get('/health/ready');
+      if (status === 200) {
+        break;
+      }
+      if (status === 404) {
+        throw new Error('the service has no GET /health/ready');
+      }
+      if (Date.now() - started > READY_DEADLINE_MS) {
+        throw new Error(`/health/ready did not answer 200 within ${READY_DEADLINE_MS} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const readyAfterListenMs = Date.now() - started;
+    const idleRssAtReadyMiB = service.rssMiB();
+    const send = async (): Promise<number> => {
+      const response = await client.postJson('/chat', { message: MESSAGE });
+      if (response.status !== 200) {
+        throw new Error(`POST /chat answered ${response.status}: ${response.body.slice(0, 500)}`);
+      }
+      return response.ms;
+    };
+    const firstMs = await send();
+    const steady: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      steady.push(await send());
+    }
+    const summary = summarize(steady);
+    return {
+      readyAfterListenMs,
+      firstMs: round(firstMs),
+      steadyMedianMs: round(summary.median),
+      ratio: round(firstMs / summary.median),
+      steady: roundSummary(summary),
+      idleRssAtReadyMiB: round(idleRssAtReadyMiB, 1),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+export function newestProfile(dir: string): string | undefined {
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.cpuprofile'))
+      .map((name) => join(dir, name))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `seconds` without traffic: RSS sampled once a second (V8 gives back start-up garbage only after a
+ * while, at a moment of its choosing, so the lowest sample counts), CPU time over the window less
+ * its first third.
+ */
+export async function idleWindow(service: ServiceProcess, seconds: number): Promise<IdleWindow> {
+  const samples: number[] = [];
+  const settle = Math.floor(seconds / 3);
+  let cpuFrom = service.cpuMs();
+  let cpuSince = performance.now();
+  for (let i = 0; i < seconds; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    samples.push(service.rssMiB());
+    if (i + 1 === settle) {
+      cpuFrom = service.cpuMs();
+      cpuSince = performance.now();
+    }
+  }
+  const cpuMsPerSecond = (service.cpuMs() - cpuFrom) / ((performance.now() - cpuSince) / 1000);
+  return { seconds, rssMinMiB: round(Math.min(...samples), 1), cpuMsPerSecond: round(cpuMsPerSecond, 2) };
+}
+
+export function loadPoint(results: Record<string, LoadResultOf>, service: string, concurrency: number): LoadPoint {
+  const d = results['direct'];
+  const s = results[service];
+  return { concurrency, direct: d, service: s, overhead: overheadOf(d, s), throughputRatio: round(s.rps / d.rps, 4) };
+}
+
+type LoadResultOf = Awaited<ReturnType<typeof measureLoad>>[string];
+
+/** `/v1/embeddings` and `/api/chat` through the service against the same requests sent direct. */
+export async function measureRoutes(
+  settings: RouteSettings,
+  service: ServiceProcess,
+  emulator: EmulatorProcess,
+): Promise<{ routes: RoutePoint[]; notMeasured: Array<{ route: string; note: string }> }> {
+  const candidates = [
+    {
+      path: '/v1/embeddings',
+      body: { model: settings.embeddingModel, input: MESSAGE },
+      endpoint: 'embed',
+      upstreamPath: '/api/embed',
+    },
+    {
+      path: '/api/chat',
+      body: { model: 'llama3.1:latest', messages: [{ role: 'user', content: MESSAGE }], stream: false },
+      endpoint: 'chat',
+      upstreamPath: '/api/chat',
+    },
+  ];
+  const routes: RoutePoint[] = [];
+  const notMeasured: Array<{ route: string; note: string }> = [];
+  for (const candidate of candidates) {
+    if (candidate.path === '/v1/embeddings' && settings.embeddingModel === '') {
+      notMeasured.push({ route: candidate.path, note: 'no embedding model (--embedding-model)' });
+      continue;
+    }
+    const { pair, note } = await routePair(service, emulator, candidate);
+    if (pair === undefined) {
+      notMeasured.push({ route: candidate.path, note: note ?? 'not answered' });
+      continue;
+    }
+    const connections = 16;
+    const results = await measureLoad([pair.direct, pair.service], {
+      connections,
+      rounds: settings.rounds,
+      seconds: settings.durationSeconds,
+      warmupSeconds: settings.warmupSeconds,
+      onRun: (target, roundIndex, run) =>
+        print(
+          `  ${pair.name} c=${connections} round ${roundIndex + 1} ${target.name}: ${run.latencies.length} responses`,
+        ),
+    });
+    routes.push({ route: pair.name, ...loadPoint(results, pair.name, connections) });
+  }
+  return { routes, notMeasured };
+}
