@@ -48,3 +48,27 @@ export function lastChatBody(gateway: Gateway, model: string): Record<string, un
   }
   return record.body as Record<string, unknown>;
 }
+
+/**
+ * Reads a streamed completion until its first text arrives, then aborts it as a client that goes away
+ * would; resolves with the text received (the SDK's abort error is the expected end).
+ */
+export async function abortAfterFirstText(
+  stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>,
+  controller: AbortController,
+): Promise<string> {
+  let received = '';
+  try {
+    for await (const chunk of stream) {
+      received += chunk.choices[0]?.delta.content ?? '';
+      if (received !== '') {
+        controller.abort();
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof OpenAI.APIUserAbortError)) {
+      throw error;
+    }
+  }
+  return received;
+}

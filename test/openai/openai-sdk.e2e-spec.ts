@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
 import { Gateway, MODEL, eventually, startGateway } from './gateway';
+import { abortAfterFirstText } from './models-gateway';
 
 const API_KEY = 'openai-sdk-key-0123456789';
 const QUESTION = 'What is duration risk?';
@@ -248,17 +249,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
       { model: MODEL, messages: [{ role: 'user', content: 'Talk a lot.' }], stream: true },
       { signal: controller.signal },
     );
-    let received = '';
-    try {
-      for await (const chunk of stream) {
-        received += chunk.choices[0]?.delta.content ?? '';
-        if (received !== '') {
-          controller.abort();
-        }
-      }
-    } catch (error) {
-      expect(error).toBeInstanceOf(OpenAI.APIUserAbortError);
-    }
+    const received = await abortAfterFirstText(stream, controller);
     expect(received.length).toBeGreaterThan(0);
     expect(received.length).toBeLessThan(LONG_REPLY.length);
     await eventually('Ollama to see the stream aborted', () => gateway.emulator.stats.abortedStreams === 1, 10_000);

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
 import { eventually, Gateway } from './gateway';
 import {
+  abortAfterFirstText,
   lastChatBody,
   MODEL,
   openAiClient,
@@ -366,17 +367,7 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
       },
       { signal: controller.signal },
     );
-    let received = '';
-    try {
-      for await (const chunk of stream) {
-        received += chunk.choices[0]?.delta.content ?? '';
-        if (received !== '') {
-          controller.abort();
-        }
-      }
-    } catch (error) {
-      expect(error).toBeInstanceOf(OpenAI.APIUserAbortError);
-    }
+    const received = await abortAfterFirstText(stream, controller);
     expect(received.length).toBeGreaterThan(0);
     expect(received.length).toBeLessThan(LONG_REPLY.length);
     expect(lastChatBody(gateway, TOOLS_MODEL).tools).toHaveLength(2);
