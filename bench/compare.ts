@@ -27,7 +27,7 @@ import { directTarget, fixedLatencyEmulator, MESSAGE, serviceTarget, upstreamCha
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare.ts --variant NAME=DIR ... [options]
   --variant NAME=DIR        a tree to build and measure, under NAME (two or more)
-  --upstream-ms N           latency of a non-streamed chat at the emulator (default 50)
+  --upstream-ms N           latency of a non-streamed chat at the emulator; 0 answers at once (default 50)
   --tokens N                tokens in the emulator's fixed reply (default 5)
   --sequential N            sequential requests per target (default 200)
   --concurrency LIST        autocannon connections, comma-separated; "" for none (default 16,64)
@@ -157,7 +157,11 @@ async function main(): Promise<void> {
   try {
     const emulator = await startEmulator(
       group,
-      fixedLatencyEmulator(wholeNumber('upstream-ms', values['upstream-ms']), wholeNumber('tokens', values.tokens), 0),
+      fixedLatencyEmulator(
+        wholeNumber('upstream-ms', values['upstream-ms'], 0),
+        wholeNumber('tokens', values.tokens),
+        0,
+      ),
     );
     const variants: Variant[] = [];
     for (const variant of requested) {

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { BenchClient } from './lib/http';
 import { runLoad } from './lib/load';
 import { LoadSampler, machineFacts } from './lib/machine';
+import { Agent } from 'node:http';
 import { measureFirstPiece, measureLoad, measureSequential, type Target } from './lib/measure';
 import {
   freePort,
@@ -29,7 +30,8 @@ import {
 import { formatTable, print, writeResultJson } from './lib/results';
 import { stopOnSignal } from './lib/stack';
 import { round, roundSummary, summarize } from './lib/stats';
-import { MESSAGE, fixedLatencyEmulator } from './lib/targets';
+import { NDJSON, runStreams } from './lib/streams';
+import { MESSAGE, fixedLatencyEmulator, fixedReply } from './lib/targets';
 
 const REGISTER_TS = join(REPO_ROOT, 'test', 'support', 'register-ts.js');
 const START_TIMEOUT_MS = 60_000;
@@ -68,6 +70,8 @@ async function startFloorApp(
 
 const RELAY_SEQUENTIAL = 300;
 const RELAY_WARM = 20;
+const BURST_STREAMS = 64;
+const BURST_ROUNDS = 3;
 
 function ndjsonFirstLine(text: string): boolean {
   return text.includes('\n');
@@ -113,17 +117,41 @@ async function measureRelays(group: ProcessGroup, seconds: number) {
   const sequential = await measureSequential(plainTargets, RELAY_SEQUENTIAL, RELAY_WARM);
   print('relays: first streamed line ...');
   const firstLine = await measureFirstPiece(streamTargets, RELAY_SEQUENTIAL / 3, RELAY_WARM);
+  print(`relays: ${BURST_STREAMS} streams started together (200 tokens, one every 20 ms) ...`);
+  await emulator.configure({ tokenDelayMs: 20, replyText: fixedReply(200) });
+  const burst = await firstTokenOfBursts(streamTargets);
   print('relays: 16 connections, upstream answering at once ...');
-  await emulator.configure({ tokenDelayMs: 0 });
+  await emulator.configure({ tokenDelayMs: 0, replyText: fixedReply(5) });
   const instant = await measureLoad(plainTargets, { connections: 16, rounds: 2, seconds, warmupSeconds: 1 });
   return plainTargets.map((t) => ({
     name: t.name,
     sequentialP50: sequential[t.name].latency.p50,
     sequentialAddedP50: round(sequential[t.name].latency.p50 - sequential['direct'].latency.p50),
     firstLineAddedP50: round(firstLine[t.name].p50 - firstLine['direct'].p50),
+    burstFirstLineAddedP50: round((burst[t.name] ?? Number.NaN) - (burst['direct'] ?? Number.NaN)),
     instantRps: instant[t.name].rps,
     instantCpuMsPerRequest: t.name === 'direct' ? undefined : instant[t.name].cpuMsPerRequest[t.processes[0].name],
   }));
+}
+
+/** p50 of the first line of every stream, `BURST_STREAMS` started together, rounds alternating targets. */
+async function firstTokenOfBursts(targets: Target[]): Promise<Record<string, number>> {
+  const agents = targets.map(() => new Agent({ keepAlive: true, maxSockets: BURST_STREAMS }));
+  const first = targets.map((): number[] => []);
+  try {
+    for (let r = -1; r < BURST_ROUNDS; r++) {
+      for (const [i, target] of targets.entries()) {
+        const url = `${target.url}${target.path}`;
+        const streams = await runStreams(url, target.streamBody, NDJSON, BURST_STREAMS, agents[i]);
+        if (r >= 0) {
+          first[i].push(...streams.map((s) => s.firstTokenMs));
+        }
+      }
+    }
+  } finally {
+    agents.forEach((agent) => agent.destroy());
+  }
+  return Object.fromEntries(targets.map((t, i) => [t.name, round(summarize(first[i]).p50)]));
 }
 
 async function main(): Promise<void> {
@@ -195,12 +223,21 @@ async function main(): Promise<void> {
       print('\nthe cheapest gateway: latency added to the emulator direct (50 ms upstream), in ms');
       print(
         formatTable([
-          ['target', 'one at a time p50', 'added p50', 'first line added p50', '0 ms c=16 req/s', 'CPU/req'],
+          [
+            'target',
+            'one at a time p50',
+            'added p50',
+            'first line added p50',
+            `${BURST_STREAMS} streams: first line added p50`,
+            '0 ms c=16 req/s',
+            'CPU/req',
+          ],
           ...relays.map((r) => [
             r.name,
             r.sequentialP50,
             r.sequentialAddedP50,
             r.firstLineAddedP50,
+            r.burstFirstLineAddedP50,
             r.instantRps,
             r.instantCpuMsPerRequest ?? '',
           ]),

@@ -62,7 +62,7 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhea
   --cold-load-ms N    the emulator's model load time, so that a cold model would show (default 1500)
   --cold-samples N    requests after the first one that make the steady state (default 20)
   --idle-settle S     seconds without traffic over which the idle RSS and CPU are sampled, after the
-                      start and after the load (default 30)
+                      start and after the load (default 60)
   --repo DIR          build the service from this tree (default: this repository)
   --work-dir DIR      build, service log and profiles (default: <tmp>/llm-gateway-bench)
   --cpu-prof          run the service with --cpu-prof and summarise the profile of the load phase
@@ -122,7 +122,7 @@ function parseSettings(argv: string[]): Settings | undefined {
       rounds: { type: 'string', default: '2' },
       'cold-load-ms': { type: 'string', default: '1500' },
       'cold-samples': { type: 'string', default: '20' },
-      'idle-settle': { type: 'string', default: '30' },
+      'idle-settle': { type: 'string', default: '60' },
       repo: { type: 'string', default: REPO_ROOT },
       'work-dir': { type: 'string', default: defaultWorkDir() },
       'cpu-prof': { type: 'boolean', default: false },

@@ -99,24 +99,28 @@ export function newestProfile(dir: string): string | undefined {
 
 /**
  * `seconds` without traffic: RSS sampled once a second (V8 gives back start-up garbage only after a
- * while, at a moment of its choosing, so the lowest sample counts), CPU time over the window less
- * its first third.
+ * while, at a moment of its choosing, so the lowest sample counts), and the CPU time of every second.
  */
 export async function idleWindow(service: ServiceProcess, seconds: number): Promise<IdleWindow> {
-  const samples: number[] = [];
-  const settle = Math.floor(seconds / 3);
-  let cpuFrom = service.cpuMs();
-  let cpuSince = performance.now();
+  const rss: number[] = [];
+  const cpu: number[] = [];
+  const startedAt = performance.now();
+  const cpuAtStart = service.cpuMs();
+  let last = cpuAtStart;
   for (let i = 0; i < seconds; i++) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    samples.push(service.rssMiB());
-    if (i + 1 === settle) {
-      cpuFrom = service.cpuMs();
-      cpuSince = performance.now();
-    }
+    rss.push(service.rssMiB());
+    const now = service.cpuMs();
+    cpu.push(now - last);
+    last = now;
   }
-  const cpuMsPerSecond = (service.cpuMs() - cpuFrom) / ((performance.now() - cpuSince) / 1000);
-  return { seconds, rssMinMiB: round(Math.min(...samples), 1), cpuMsPerSecond: round(cpuMsPerSecond, 2) };
+  const elapsedSeconds = (performance.now() - startedAt) / 1000;
+  return {
+    seconds,
+    rssMinMiB: round(Math.min(...rss), 1),
+    cpuMsPerSecond: round((last - cpuAtStart) / elapsedSeconds, 2),
+    cpuMsPerSecondMedian: round(summarize(cpu).median, 2),
+  };
 }
 
 export function loadPoint(results: Record<string, LoadResultOf>, service: string, concurrency: number): LoadPoint {
