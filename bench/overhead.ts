@@ -48,7 +48,7 @@ import { round, type Summary } from './lib/stats';
 import { directTarget, fixedLatencyEmulator, serviceTarget, upstreamChatBody } from './lib/targets';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhead.ts [options]
-  --upstream-ms N     latency of a non-streamed chat at the emulator (default 50)
+  --upstream-ms N     latency of a non-streamed chat at the emulator; 0 answers at once (default 50)
   --instant-connections N  connections of the run with an upstream that answers at once (default 16)
   --embedding-model M a model the service also serves, for /v1/embeddings (default nomic-embed-text:latest;
                       '' for none)
@@ -140,7 +140,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     return undefined;
   }
   return {
-    upstreamMs: wholeNumber('upstream-ms', values['upstream-ms']),
+    upstreamMs: wholeNumber('upstream-ms', values['upstream-ms'], 0),
     instantConnections: wholeNumber('instant-connections', values['instant-connections']),
     embeddingModel: values['embedding-model'],
     tokens: wholeNumber('tokens', values.tokens),
