@@ -27,6 +27,7 @@ import {
 } from './llm.types';
 import { ModelRegistry } from './models/model-registry';
 import { ServiceUnavailableError } from '../common/errors';
+import { isOllamaFailure } from './ollama/ollama-client.errors';
 import { NdjsonTail } from './ollama/ndjson-tail';
 import { deferred } from '../common/deferred';
 import { relay, relayStream, withQueueTime } from './stream-relay';
@@ -179,8 +180,16 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
       if (backend === undefined) {
         throw new ServiceUnavailableError('Ollama is not answering; retry shortly', 'ollama_unreachable', 5);
       }
+      const call = (): Promise<LlmForwardResponse> =>
+        backend.client.forward(request, { ...idle, signal: options.signal });
       try {
-        return await backend.client.forward(request, { ...idle, signal: options.signal });
+        // A control call reads and changes nothing: one lost connection is worth a second try.
+        return await call().catch((error: unknown) => {
+          if (!isOllamaFailure(error, 'unreachable')) {
+            throw error;
+          }
+          return call();
+        });
       } catch (error) {
         throw this.errors.mapControl(error);
       }
