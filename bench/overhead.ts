@@ -18,10 +18,9 @@
  *   node --require ./test/support/register-ts.js bench/overhead.ts [--duration 5] [--rounds 2] [--cpu-prof]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LoadSampler, machineFacts, waitForQuiet } from './lib/machine';
+import { machineFacts } from './lib/machine';
 import { measureFirstPiece, measureLoad, measureSequential, type SequentialResult, type Target } from './lib/measure';
 import {
   WARM_REQUESTS,
@@ -41,9 +40,9 @@ import {
   type LoadPoint,
   type OverheadResult,
 } from './lib/overhead-report';
-import { ProcessGroup, REPO_ROOT } from './lib/processes';
+import { REPO_ROOT } from './lib/processes';
 import { print, writeResultJson } from './lib/results';
-import { defaultWorkDir, startStack, stopOnSignal } from './lib/stack';
+import { beginRun, defaultWorkDir, startStack } from './lib/stack';
 import { round, type Summary } from './lib/stats';
 import { directTarget, fixedLatencyEmulator, serviceTarget, upstreamChatBody } from './lib/targets';
 
@@ -176,20 +175,7 @@ async function main(): Promise<void> {
     return;
   }
   const machine = machineFacts();
-  let quiet: boolean | undefined;
-  if (settings.waitQuietSeconds > 0) {
-    print(`waiting up to ${settings.waitQuietSeconds} s for the load average to stay below 1 for 60 s ...`);
-    quiet = await waitForQuiet(1, 60, settings.waitQuietSeconds);
-    print(quiet ? 'quiet' : `still busy (load ${loadavg()[0]?.toFixed(2)}); measuring anyway`);
-  }
-  const loadSampler = new LoadSampler();
-  loadSampler.start();
-  const group = new ProcessGroup();
-  stopOnSignal(group);
-  const profileDir = join(settings.workDir, 'profiles');
-  if (settings.cpuProf) {
-    mkdirSync(profileDir, { recursive: true });
-  }
+  const { quiet, loadSampler, group, profileDir } = await beginRun(settings);
   try {
     print(`building the service from ${settings.repo} into ${settings.workDir} ...`);
     const emulatorOptions = fixedLatencyEmulator(settings.upstreamMs, settings.tokens, settings.coldLoadMs);

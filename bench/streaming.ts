@@ -10,17 +10,16 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { atMost, printGoals, type Goal } from './lib/goals';
 import { BenchClient, waitForStatus200 } from './lib/http';
 import { newestProfile } from './lib/overhead-phases';
 import { printProfile } from './lib/overhead-report';
-import { LoadSampler, machineFacts, waitForQuiet } from './lib/machine';
-import { ProcessGroup, REPO_ROOT, type ManagedProcess } from './lib/processes';
+import { machineFacts } from './lib/machine';
+import { REPO_ROOT, type ManagedProcess } from './lib/processes';
 import { formatTable, print, writeResultJson } from './lib/results';
-import { defaultWorkDir, startStack, stopOnSignal } from './lib/stack';
+import { beginRun, defaultWorkDir, startStack } from './lib/stack';
 import { round, summarize } from './lib/stats';
 import { CHAT_SSE, NDJSON, OPENAI_SSE, runStreams, type StreamFraming, type StreamTiming } from './lib/streams';
 import { renderBarChart } from './lib/svg-chart';
@@ -264,20 +263,7 @@ async function main(): Promise<void> {
     return;
   }
   const machine = machineFacts();
-  let quiet: boolean | undefined;
-  if (settings.waitQuietSeconds > 0) {
-    print(`waiting up to ${settings.waitQuietSeconds} s for the load average to stay below 1 for 60 s ...`);
-    quiet = await waitForQuiet(1, 60, settings.waitQuietSeconds);
-    print(quiet ? 'quiet' : `still busy (load ${loadavg()[0]?.toFixed(2)}); measuring anyway`);
-  }
-  const loadSampler = new LoadSampler();
-  loadSampler.start();
-  const group = new ProcessGroup();
-  stopOnSignal(group);
-  const profileDir = join(settings.workDir, 'profiles');
-  if (settings.cpuProf) {
-    mkdirSync(profileDir, { recursive: true });
-  }
+  const { quiet, loadSampler, group, profileDir } = await beginRun(settings);
   try {
     print(`building the service from ${settings.repo} into ${settings.workDir} ...`);
     const { emulator, service } = await startStack(group, {

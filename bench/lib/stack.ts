@@ -1,5 +1,6 @@
 /** The emulator plus a freshly built service in front of it, as both benchmarks start them. */
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmulatorOptions } from '../../test/emulator/ollama-emulator';
 import {
@@ -11,6 +12,9 @@ import {
   type ProcessGroup,
   type ServiceProcess,
 } from './processes';
+import { ProcessGroup as Group } from './processes';
+import { LoadSampler, waitForQuiet } from './machine';
+import { print } from './results';
 
 export interface StackOptions {
   /** The repository whose `src/` is built (another worktree, to measure a change). */
@@ -53,4 +57,39 @@ export function stopOnSignal(group: ProcessGroup): void {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+}
+
+export interface RunStart {
+  /** Whether the machine was quiet before measuring; `undefined` when nobody waited. */
+  quiet: boolean | undefined;
+  loadSampler: LoadSampler;
+  group: Group;
+  /** Where `--cpu-prof` writes (created when profiling). */
+  profileDir: string;
+}
+
+/**
+ * The start every benchmark run shares: waits (up to `waitQuietSeconds`) for a quiet machine, samples
+ * the load average from then on, and holds the processes it starts in one group, stopped on a signal.
+ */
+export async function beginRun(settings: {
+  waitQuietSeconds: number;
+  workDir: string;
+  cpuProf: boolean;
+}): Promise<RunStart> {
+  let quiet: boolean | undefined;
+  if (settings.waitQuietSeconds > 0) {
+    print(`waiting up to ${settings.waitQuietSeconds} s for the load average to stay below 1 for 60 s ...`);
+    quiet = await waitForQuiet(1, 60, settings.waitQuietSeconds);
+    print(quiet ? 'quiet' : `still busy (load ${loadavg()[0]?.toFixed(2)}); measuring anyway`);
+  }
+  const loadSampler = new LoadSampler();
+  loadSampler.start();
+  const group = new Group();
+  stopOnSignal(group);
+  const profileDir = join(settings.workDir, 'profiles');
+  if (settings.cpuProf) {
+    mkdirSync(profileDir, { recursive: true });
+  }
+  return { quiet, loadSampler, group, profileDir };
 }
