@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
-import { RateLimitRecord, RedisRateLimitStore } from './redis-rate-limit-store';
+import { RateLimitRecord, SharedRateLimitStore } from './shared-rate-limit-store';
 
 /**
  * Where `RateLimitGuard` counts: in Redis while it is reachable, so that every replica enforces one
@@ -11,7 +11,7 @@ import { RateLimitRecord, RedisRateLimitStore } from './redis-rate-limit-store';
 export class RateLimitStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly memory = new ThrottlerStorageService();
 
-  constructor(@Optional() @Inject(RedisRateLimitStore) private readonly redis: RedisRateLimitStore | null) {}
+  constructor(@Optional() @Inject(SharedRateLimitStore) private readonly redis: SharedRateLimitStore | null) {}
 
   async increment(
     key: string,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { SecurityConfig, securityConfig } from '../config/configuration';
-import { RedisRateLimitStore } from './redis-rate-limit-store';
+import { SharedRateLimitStore } from './shared-rate-limit-store';
 
 /**
  * Where the rate-limit counters live, for the details of `/health/ready`. Always up: with Redis away
@@ -13,7 +13,7 @@ export class RateLimitHealthIndicator {
   constructor(
     private readonly indicators: HealthIndicatorService,
     @Inject(securityConfig.KEY) private readonly config: SecurityConfig,
-    @Optional() @Inject(RedisRateLimitStore) private readonly redis: RedisRateLimitStore | null,
+    @Optional() @Inject(SharedRateLimitStore) private readonly redis: SharedRateLimitStore | null,
   ) {}
 
   /**

@@ -1,10 +1,8 @@
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
 import Redis from 'ioredis';
 import { MetricsService } from '../metrics/metrics.service';
-
-export type RateLimitRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+import { RateLimitRecord, SharedRateLimitStore } from './shared-rate-limit-store';
 
 /** Every key this service writes starts with it, so that one Redis can serve several deployments. */
 export const REDIS_KEY_PREFIX = 'llm-gateway:';
@@ -35,7 +33,7 @@ export function redisLocation(url: string): string {
  * never wait for a connection: with Redis away they fail at once, and a slow one fails after
  * {@link REDIS_COMMAND_TIMEOUT_MS}.
  */
-export class RedisRateLimitStore implements OnModuleInit, OnApplicationShutdown {
+export class RedisRateLimitStore extends SharedRateLimitStore implements OnModuleInit, OnApplicationShutdown {
   /** Where the counters live, without credentials. */
   readonly location: string;
   private readonly logger = new Logger('RateLimit');
@@ -49,6 +47,7 @@ export class RedisRateLimitStore implements OnModuleInit, OnApplicationShutdown 
     url: string,
     private readonly metrics: MetricsService,
   ) {
+    super();
     this.location = redisLocation(url);
     this.client = new Redis(url, {
       lazyConnect: true,
@@ -68,12 +67,12 @@ export class RedisRateLimitStore implements OnModuleInit, OnApplicationShutdown 
   }
 
   /** True while Redis answers: the counters are shared with every replica. */
-  get reachable(): boolean {
+  override get reachable(): boolean {
     return this.reachability === 'reachable';
   }
 
   /** The state in words an operator can act on, for `/health/ready`. */
-  get description(): string {
+  override get description(): string {
     return this.reachable
       ? `rate-limit counters are shared through Redis at ${this.location}`
       : `rate-limit counters are per process: Redis at ${this.location} is ${
@@ -90,7 +89,7 @@ export class RedisRateLimitStore implements OnModuleInit, OnApplicationShutdown 
    * Counts a hit in Redis, as `@nestjs/throttler`'s storage does.
    * @throws when Redis is unreachable (at once) or does not answer within {@link REDIS_COMMAND_TIMEOUT_MS}.
    */
-  async increment(
+  override async increment(
     key: string,
     ttlMs: number,
     limit: number,

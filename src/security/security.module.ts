@@ -9,7 +9,7 @@ import { BodyShapeGuard } from './body-shape.guard';
 import { RateLimitGuard, rateLimitOptions } from './rate-limit.guard';
 import { RateLimitStorage } from './rate-limit-storage';
 import { RateLimitHealthIndicator } from './rate-limit.health';
-import { RedisRateLimitStore } from './redis-rate-limit-store';
+import { openSharedRateLimitStore, SharedRateLimitStore } from './shared-rate-limit-store';
 
 /**
  * API keys and rate limits on every route not marked `@Public()`, and a check of every JSON body's
@@ -21,13 +21,11 @@ import { RedisRateLimitStore } from './redis-rate-limit-store';
   imports: [TerminusModule],
   providers: [
     {
-      provide: RedisRateLimitStore,
+      provide: SharedRateLimitStore,
       inject: [securityConfig.KEY, MetricsService],
-      // No connection when nothing would be counted in it.
+      // No connection, and no Redis client loaded, when nothing would be counted in it.
       useFactory: (config: SecurityConfig, metrics: MetricsService) =>
-        config.redisUrl !== undefined && config.rateLimitPerMinute > 0
-          ? new RedisRateLimitStore(config.redisUrl, metrics)
-          : null,
+        openSharedRateLimitStore(config.redisUrl, config.rateLimitPerMinute, metrics),
     },
     RateLimitStorage,
     { provide: getStorageToken(), useExisting: RateLimitStorage },
