@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { BadGatewayError, DomainError } from '../common/errors';
+import { randomHex } from '../common/random-hex';
 import { Llm } from '../llm/llm';
 import type { LlmCallOptions, LlmChatResult, LlmStreamEvent, LlmToolCall, LlmUsage } from '../llm/llm.types';
 import type { ChatCompletionRequest } from './chat-completion-request';
@@ -33,7 +33,7 @@ export interface CompletionContext {
 
 /** OpenAI's ids look like `chatcmpl-` followed by random letters and digits. */
 export function newCompletionId(): string {
-  return `chatcmpl-${randomBytes(15).toString('hex')}`;
+  return `chatcmpl-${randomHex(15)}`;
 }
 
 function toUsage({ promptTokens, completionTokens }: LlmUsage): CompletionUsage {
