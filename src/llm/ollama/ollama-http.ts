@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Pool } from 'undici';
+import { Pool } from './undici-pool';
 import { NdjsonParseError, readNdjson } from './ndjson';
 import { OllamaClientError } from './ollama-client.errors';
 import { UpstreamExchange, type ExchangeLimit } from './upstream-exchange';
