@@ -62,6 +62,13 @@ export async function settlesWithin<T>(promise: Promise<T>, ms: number): Promise
   }
 }
 
+/** The models `/api/ps` lists as loaded or loading. */
+export async function psModels(server: { readonly url: string }): Promise<Json[]> {
+  const res = await fetch(`${server.url}/api/ps`);
+  const body = (await res.json()) as { models: Json[] };
+  return body.models;
+}
+
 /** Go's RFC3339Nano with a local offset or Z. */
 export const RFC3339_NANO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 /** UTC RFC3339Nano as `created_at` uses it; Go trims trailing zeros of the fraction. */

@@ -12,6 +12,9 @@ export { eventually } from '../support/eventually';
 
 export const MODEL = 'llama3.1:latest';
 
+/** The call options of the tests' requests: the endpoint their metrics are labelled with. */
+export const CHAT = { endpoint: 'test' };
+
 export function userMessage(content: string): LlmChatRequest {
   return { messages: [{ role: 'user', content }] };
 }

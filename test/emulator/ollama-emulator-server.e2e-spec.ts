@@ -1,0 +1,123 @@
+import { BUSY_MESSAGE, OllamaEmulator } from './ollama-emulator';
+import { LineReader, settlesWithin } from './test-helpers';
+import { postJson } from '../support/http';
+
+jest.setTimeout(30_000);
+
+describe('OllamaEmulator', () => {
+  let emulator: OllamaEmulator;
+
+  afterEach(async () => {
+    await emulator.stop();
+  });
+
+  describe('liveness, version and routing', () => {
+    beforeEach(async () => {
+      emulator = new OllamaEmulator();
+      await emulator.start(0);
+    });
+
+    it('answers GET / with the plain-text liveness line', async () => {
+      const res = await fetch(`${emulator.url}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(await res.text()).toBe('Ollama is running');
+    });
+
+    it('answers HEAD / with the same status and headers and no body', async () => {
+      const res = await fetch(`${emulator.url}/`, { method: 'HEAD' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(res.headers.get('content-length')).toBe('17');
+      expect(await res.text()).toBe('');
+    });
+
+    it('reports the configured version on GET and HEAD /api/version', async () => {
+      const res = await fetch(`${emulator.url}/api/version`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await res.json()).toEqual({ version: '0.33.0' });
+      emulator.configure({ version: '0.12.3' });
+      expect(await (await fetch(`${emulator.url}/api/version`)).json()).toEqual({ version: '0.12.3' });
+      const head = await fetch(`${emulator.url}/api/version`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+    });
+
+    it('answers an unknown path with a plain-text 404 and a wrong method with a plain-text 405', async () => {
+      const missing = await fetch(`${emulator.url}/api/nothing-here`);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toContain('text/plain');
+      expect(await missing.text()).toBe('404 page not found');
+
+      const wrongMethod = await fetch(`${emulator.url}/api/chat`);
+      expect(wrongMethod.status).toBe(405);
+      expect(await wrongMethod.text()).toBe('405 method not allowed');
+
+      const headPs = await fetch(`${emulator.url}/api/ps`, { method: 'HEAD' });
+      expect(headPs.status).toBe(405);
+    });
+
+    it('counts requests by endpoint and keeps the last request bodies', async () => {
+      await fetch(`${emulator.url}/`);
+      await fetch(`${emulator.url}/api/version`);
+      await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        messages: [{ role: 'user', content: 'hi' }],
+        keep_alive: '10m',
+      });
+      const stats = emulator.stats;
+      expect(stats.requests).toMatchObject({ root: 1, version: 1, chat: 1 });
+      expect(stats.keepAliveSeen).toEqual(['10m']);
+      expect(stats.lastRequests.at(-1)).toEqual({
+        endpoint: 'chat',
+        method: 'POST',
+        path: '/api/chat',
+        body: { model: 'llama3.1', messages: [{ role: 'user', content: 'hi' }], keep_alive: '10m' },
+        model: 'llama3.1',
+        keepAlive: '10m',
+        images: 0,
+        status: 200,
+        aborted: false,
+      });
+      emulator.resetStats();
+      expect(emulator.stats.requests).toEqual({});
+      expect(emulator.stats.lastRequests).toEqual([]);
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('stops idempotently, cutting open streams, and several emulators run side by side', async () => {
+      emulator = new OllamaEmulator({ tokenDelayMs: 200 });
+      const other = new OllamaEmulator({ version: '9.9.9', models: [] });
+      await emulator.start(0);
+      await other.start(0);
+      expect(emulator.port).not.toBe(other.port);
+      expect(await (await fetch(`${other.url}/api/version`)).json()).toEqual({ version: '9.9.9' });
+      expect(await (await fetch(`${other.url}/api/tags`)).json()).toEqual({ models: [] });
+
+      const res = await postJson(`${emulator.url}/api/chat`, {
+        model: 'llama3.1',
+        messages: [{ role: 'user', content: 'x' }],
+      });
+      const reader = LineReader.of(res);
+      expect(await reader.next()).toBeDefined();
+      const rest = (async () => {
+        while ((await reader.next()) !== undefined) {
+          // drain until the connection is cut
+        }
+      })().catch((err: unknown) => err);
+      const url = emulator.url;
+      await emulator.stop();
+      await emulator.stop();
+      expect(await settlesWithin(rest, 5_000)).not.toBe('timeout');
+      await expect(fetch(`${url}/api/version`)).rejects.toThrow();
+      expect(emulator.stats.abortedStreams).toBe(0);
+      await other.stop();
+    });
+
+    it('exports the exact busy text with two spaces', () => {
+      expect(BUSY_MESSAGE).toBe('server busy, please try again.  maximum pending requests exceeded');
+    });
+  });
+});
