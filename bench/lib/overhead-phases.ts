@@ -1,10 +1,11 @@
 /** The phases of the overhead benchmark besides the plain load: cold start, idle windows, routes. */
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchClient } from './http';
 import { measureLoad } from './measure';
 import { overheadOf, type ColdStart, type IdleWindow, type LoadPoint, type RoutePoint } from './overhead-report';
-import type { EmulatorProcess, ServiceProcess } from './processes';
+import { ManagedProcess, type EmulatorProcess, type ServiceProcess } from './processes';
 import { print } from './results';
 import { round, roundSummary, summarize } from './stats';
 import { MESSAGE, routePair } from './targets';
@@ -97,30 +98,55 @@ export function newestProfile(dir: string): string | undefined {
   }
 }
 
+/** Seconds the reference process gets to start before it is measured. */
+const SLEEPER_START_MS = 1_000;
+
 /**
  * `seconds` without traffic: RSS sampled once a second (V8 gives back start-up garbage only after a
  * while, at a moment of its choosing, so the lowest sample counts), and the CPU time of every second.
+ * Beside it, the same is measured of a `node` process that wakes 10 times a second and does nothing
+ * else: what this machine charges for waking a sleeping process at that moment, which varies from hour
+ * to hour (an idle service wakes for its event-loop samplers and its Ollama probe).
  */
 export async function idleWindow(service: ServiceProcess, seconds: number): Promise<IdleWindow> {
-  const rss: number[] = [];
-  const cpu: number[] = [];
-  const startedAt = performance.now();
-  const cpuAtStart = service.cpuMs();
-  let last = cpuAtStart;
-  for (let i = 0; i < seconds; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    rss.push(service.rssMiB());
-    const now = service.cpuMs();
-    cpu.push(now - last);
-    last = now;
+  const sleeper = new ManagedProcess(
+    'sleeper',
+    // It ends by itself a minute after the window, should this process be killed meanwhile.
+    spawn(process.execPath, ['-e', `setInterval(() => {}, 100); setTimeout(process.exit, ${(seconds + 60) * 1000})`], {
+      detached: true,
+      stdio: 'ignore',
+    }),
+  );
+  try {
+    await new Promise((resolve) => setTimeout(resolve, SLEEPER_START_MS));
+    const rss: number[] = [];
+    const cpu: number[] = [];
+    const sleeperCpu: number[] = [];
+    const startedAt = performance.now();
+    const cpuAtStart = service.cpuMs();
+    let last = cpuAtStart;
+    let sleeperLast = sleeper.cpuMs();
+    for (let i = 0; i < seconds; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      rss.push(service.rssMiB());
+      const now = service.cpuMs();
+      cpu.push(now - last);
+      last = now;
+      const sleeperNow = sleeper.cpuMs();
+      sleeperCpu.push(sleeperNow - sleeperLast);
+      sleeperLast = sleeperNow;
+    }
+    const elapsedSeconds = (performance.now() - startedAt) / 1000;
+    return {
+      seconds,
+      rssMinMiB: round(Math.min(...rss), 1),
+      cpuMsPerSecond: round((last - cpuAtStart) / elapsedSeconds, 2),
+      cpuMsPerSecondMedian: round(summarize(cpu).median, 2),
+      sleeperCpuMsPerSecondMedian: round(summarize(sleeperCpu).median, 3),
+    };
+  } finally {
+    await sleeper.stop();
   }
-  const elapsedSeconds = (performance.now() - startedAt) / 1000;
-  return {
-    seconds,
-    rssMinMiB: round(Math.min(...rss), 1),
-    cpuMsPerSecond: round((last - cpuAtStart) / elapsedSeconds, 2),
-    cpuMsPerSecondMedian: round(summarize(cpu).median, 2),
-  };
 }
 
 export function loadPoint(results: Record<string, LoadResultOf>, service: string, concurrency: number): LoadPoint {

@@ -39,6 +39,11 @@ export interface IdleWindow {
    * in which V8 gives back the memory of the activity before (a few tens of milliseconds, once).
    */
   cpuMsPerSecondMedian: number;
+  /**
+   * The same median for a `node` process that only wakes 10 times a second, measured alongside: the
+   * machine's price of waking up at the time (absent in older results).
+   */
+  sleeperCpuMsPerSecondMedian?: number;
 }
 
 /** A route compared at one concurrency, direct and through the service. */
@@ -174,7 +179,8 @@ export function report(result: OverheadResult, goals: Goal[]): void {
     `idle after start: RSS ${idle.afterStart.rssMinMiB} MiB (lowest over ${idle.afterStart.seconds} s), ` +
       `CPU ${idle.afterStart.cpuMsPerSecond} ms/s (median second ${idle.afterStart.cpuMsPerSecondMedian}); ` +
       `after the load: RSS ${idle.afterLoad.rssMinMiB} MiB, CPU ${idle.afterLoad.cpuMsPerSecond} ms/s ` +
-      `(median second ${idle.afterLoad.cpuMsPerSecondMedian})`,
+      `(median second ${idle.afterLoad.cpuMsPerSecondMedian}); a node process waking 10 times a second meanwhile: ` +
+      `${idle.afterStart.sleeperCpuMsPerSecondMedian ?? '?'} and ${idle.afterLoad.sleeperCpuMsPerSecondMedian ?? '?'} ms/s`,
   );
   print(
     `RSS at ready ${rss.idleAtReadyMiB} MiB, under load max ${rss.underLoad.maxMiB} MiB (mean ${rss.underLoad.meanMiB})`,
