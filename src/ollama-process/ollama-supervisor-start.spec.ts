@@ -1,221 +1,186 @@
-import type { OllamaConfig } from '../config/configuration';
-import { MetricsService } from '../metrics/metrics.service';
-import { FakeMachine, FakePidFile, NOTHING, OLLAMA } from '../../test/ollama-process/fake-machine';
-import {
-  URL_,
-  newSupervisor,
-  ollamaUpGauge,
-  quietLogs,
-  stopAndRestore,
-  until,
-} from '../../test/ollama-process/supervisor-fixtures';
+import { NOTHING, OLLAMA } from '../../test/ollama-process/fake-machine';
+import { URL_, until, useSupervisorHarness } from '../../test/ollama-process/supervisor-fixtures';
 import { OllamaSupervisor } from './ollama-supervisor';
 
 const PORT_HELD = 'port 11434 is held by a process that is not Ollama; stop it or set OLLAMA_URL to another port';
 
 describe(OllamaSupervisor.name, () => {
-  let machine: FakeMachine;
-  let pidFile: FakePidFile;
-  let metrics: MetricsService;
-  let supervisor: OllamaSupervisor;
-  let loggedErrors: jest.SpyInstance;
-
-  function build(overrides: Partial<OllamaConfig> = {}): OllamaSupervisor {
-    ({ supervisor, pidFile } = newSupervisor(machine, metrics, overrides));
-    return supervisor;
-  }
-
-  async function started(overrides: Partial<OllamaConfig> = {}): Promise<OllamaSupervisor> {
-    build(overrides).start();
-    await jest.advanceTimersByTimeAsync(0);
-    return supervisor;
-  }
-
-  const gaugeValue = (): Promise<number> => ollamaUpGauge(metrics);
-
-  beforeEach(() => {
-    jest.useFakeTimers();
-    machine = new FakeMachine();
-    metrics = new MetricsService();
-    loggedErrors = quietLogs();
-  });
-
-  afterEach(() => stopAndRestore(supervisor));
+  const h = useSupervisorHarness();
 
   describe('when nothing answers at a local URL', () => {
     it('starts `$OLLAMA_BIN serve` with OLLAMA_HOST and OLLAMA_KEEP_ALIVE, records its pid and owns it', async () => {
-      await started({ url: 'http://localhost:40123', keepAlive: { apiValue: 300, ms: 300_000 } });
+      await h.started({ url: 'http://localhost:40123', keepAlive: { apiValue: 300, ms: 300_000 } });
 
-      expect(machine.spawns).toHaveLength(1);
-      const [{ command, args, env }] = machine.spawns;
+      expect(h.machine.spawns).toHaveLength(1);
+      const [{ command, args, env }] = h.machine.spawns;
       expect([command, ...args]).toEqual(['ollama', 'serve']);
       expect(env).toMatchObject({ OLLAMA_HOST: 'localhost:40123', OLLAMA_KEEP_ALIVE: '300', HOME: process.env.HOME });
-      const { pid } = supervisor.status();
-      expect(supervisor.status()).toMatchObject({ state: 'running', ownership: 'owned', reachable: true });
-      expect(pidFile.pid).toBe(pid);
-      expect(machine.guards.has(pid as number)).toBe(true);
+      const { pid } = h.supervisor.status();
+      expect(h.supervisor.status()).toMatchObject({ state: 'running', ownership: 'owned', reachable: true });
+      expect(h.pidFile.pid).toBe(pid);
+      expect(h.machine.guards.has(pid as number)).toBe(true);
     });
 
     it('stops the owned process group with SIGTERM, removes the pid file and the exit guard', async () => {
-      await started();
-      const { pid } = supervisor.status();
+      await h.started();
+      const { pid } = h.supervisor.status();
 
-      await supervisor.stop();
+      await h.supervisor.stop();
 
-      expect(machine.signals).toEqual([[pid, 'SIGTERM']]);
-      expect(machine.runner.groupMembers(pid as number)).toEqual([]);
-      expect(pidFile.pid).toBeUndefined();
-      expect(machine.guards.size).toBe(0);
-      expect(supervisor.status()).toMatchObject({ state: 'stopped', reachable: false });
-      expect(await gaugeValue()).toBe(0);
+      expect(h.machine.signals).toEqual([[pid, 'SIGTERM']]);
+      expect(h.machine.runner.groupMembers(pid as number)).toEqual([]);
+      expect(h.pidFile.pid).toBeUndefined();
+      expect(h.machine.guards.size).toBe(0);
+      expect(h.supervisor.status()).toMatchObject({ state: 'stopped', reachable: false });
+      expect(await h.gaugeValue()).toBe(0);
     });
 
     it('stops only once when stop() is called twice at the same time, or again later', async () => {
-      await started();
-      const { pid } = supervisor.status();
+      await h.started();
+      const { pid } = h.supervisor.status();
 
-      const first = supervisor.stop();
-      const second = supervisor.stop();
+      const first = h.supervisor.stop();
+      const second = h.supervisor.stop();
       expect(second).toBe(first);
       await first;
-      await supervisor.stop();
+      await h.supervisor.stop();
 
-      expect(machine.signals).toEqual([[pid, 'SIGTERM']]);
+      expect(h.machine.signals).toEqual([[pid, 'SIGTERM']]);
     });
 
     it('stops a server that is still starting when stop() comes', async () => {
-      machine.script = { answers: false };
-      await started();
-      const { pid } = supervisor.status();
-      expect(supervisor.status().state).toBe('starting');
+      h.machine.script = { answers: false };
+      await h.started();
+      const { pid } = h.supervisor.status();
+      expect(h.supervisor.status().state).toBe('starting');
 
-      await supervisor.stop();
+      await h.supervisor.stop();
 
-      expect(machine.signals[0]).toEqual([pid, 'SIGTERM']);
-      expect(machine.running(pid as number)).toBe(false);
-      expect(pidFile.pid).toBeUndefined();
+      expect(h.machine.signals[0]).toEqual([pid, 'SIGTERM']);
+      expect(h.machine.running(pid as number)).toBe(false);
+      expect(h.pidFile.pid).toBeUndefined();
     });
 
     it('reports a missing binary in operator words and retries after 1, 2, 4, 8, 16, 30, 30 s', async () => {
-      machine.spawnError = 'ENOENT';
-      await started();
+      h.machine.spawnError = 'ENOENT';
+      await h.started();
 
-      expect(supervisor.status()).toMatchObject({
+      expect(h.supervisor.status()).toMatchObject({
         state: 'failed',
         reachable: false,
         lastError: "ollama binary 'ollama' not found on PATH; install Ollama or set OLLAMA_BIN",
       });
-      expect(loggedErrors).toHaveBeenCalledWith(
+      expect(h.loggedErrors).toHaveBeenCalledWith(
         "ollama binary 'ollama' not found on PATH; install Ollama or set OLLAMA_BIN; retrying in 1 s",
       );
       const gaps: number[] = [];
       for (let attempt = 0; attempt < 7; attempt++) {
-        const before = machine.spawns.length;
-        gaps.push(await until(() => machine.spawns.length > before));
+        const before = h.machine.spawns.length;
+        gaps.push(await until(() => h.machine.spawns.length > before));
       }
       expect(gaps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
     });
 
     it('names the path when OLLAMA_BIN is a path that does not exist', async () => {
-      machine.spawnError = 'ENOENT';
-      await started({ bin: '/opt/ollama/bin/ollama' });
+      h.machine.spawnError = 'ENOENT';
+      await h.started({ bin: '/opt/ollama/bin/ollama' });
 
-      expect(supervisor.status().lastError).toBe(
+      expect(h.supervisor.status().lastError).toBe(
         "ollama binary '/opt/ollama/bin/ollama' not found; install Ollama or set OLLAMA_BIN",
       );
     });
 
     it('reports a server that exits at once with its exit code and last stderr lines', async () => {
-      machine.script = {
+      h.machine.script = {
         answers: false,
         exitsWith: 1,
         stderr: ['Error: listen tcp 127.0.0.1:11434: bind: address already in use'],
       };
-      await started();
+      await h.started();
 
-      expect(supervisor.status()).toMatchObject({
+      expect(h.supervisor.status()).toMatchObject({
         state: 'failed',
         lastError: 'ollama serve exited with code 1: Error: listen tcp 127.0.0.1:11434: bind: address already in use',
       });
-      expect(pidFile.pid).toBeUndefined();
-      expect(machine.guards.size).toBe(0);
+      expect(h.pidFile.pid).toBeUndefined();
+      expect(h.machine.guards.size).toBe(0);
     });
 
     it('gives up on a start after OLLAMA_STARTUP_TIMEOUT and stops that process group', async () => {
-      machine.script = { answers: false };
-      await started({ startupTimeoutMs: 5_000 });
-      const { pid } = supervisor.status();
+      h.machine.script = { answers: false };
+      await h.started({ startupTimeoutMs: 5_000 });
+      const { pid } = h.supervisor.status();
 
       await jest.advanceTimersByTimeAsync(5_300);
 
-      expect(supervisor.status()).toMatchObject({
+      expect(h.supervisor.status()).toMatchObject({
         state: 'failed',
         lastError: 'ollama serve did not answer within 5 s',
       });
-      expect(machine.signals[0]).toEqual([pid, 'SIGTERM']);
-      expect(machine.running(pid as number)).toBe(false);
-      expect(pidFile.pid).toBeUndefined();
+      expect(h.machine.signals[0]).toEqual([pid, 'SIGTERM']);
+      expect(h.machine.running(pid as number)).toBe(false);
+      expect(h.pidFile.pid).toBeUndefined();
     });
 
     it('reports a port held by something that is not Ollama, never starts one there, and retries', async () => {
-      machine.portAnswer = { kind: 'foreign', detail: 'GET / answered 404 "Not Found"' };
-      await started();
+      h.machine.portAnswer = { kind: 'foreign', detail: 'GET / answered 404 "Not Found"' };
+      await h.started();
 
-      expect(supervisor.status()).toMatchObject({ state: 'failed', lastError: PORT_HELD });
+      expect(h.supervisor.status()).toMatchObject({ state: 'failed', lastError: PORT_HELD });
       await jest.advanceTimersByTimeAsync(1_000);
-      machine.portAnswer = OLLAMA;
+      h.machine.portAnswer = OLLAMA;
       await jest.advanceTimersByTimeAsync(2_000);
 
-      expect(supervisor.status()).toMatchObject({ state: 'running', ownership: 'external' });
-      expect(machine.spawns).toEqual([]);
+      expect(h.supervisor.status()).toMatchObject({ state: 'running', ownership: 'external' });
+      expect(h.machine.spawns).toEqual([]);
     });
 
     it('stops what an earlier run left in its recorded group, after checking they are runners', async () => {
       const deadServer = 3_000;
-      const orphan = machine.add({
+      const orphan = h.machine.add({
         pgid: deadServer,
         ppid: 1,
         argv: ['/usr/lib/ollama/llama-server', '--model', 'b', '--port', '5'],
       });
-      build();
-      pidFile.pid = deadServer;
-      supervisor.start();
+      h.build();
+      h.pidFile.pid = deadServer;
+      h.supervisor.start();
       await jest.advanceTimersByTimeAsync(0);
 
-      expect(machine.signals[0]).toEqual([deadServer, 'SIGTERM']);
-      expect(machine.running(orphan.pid)).toBe(false);
-      expect(supervisor.status()).toMatchObject({ state: 'running', ownership: 'owned' });
-      expect(pidFile.pid).toBe(supervisor.status().pid);
+      expect(h.machine.signals[0]).toEqual([deadServer, 'SIGTERM']);
+      expect(h.machine.running(orphan.pid)).toBe(false);
+      expect(h.supervisor.status()).toMatchObject({ state: 'running', ownership: 'owned' });
+      expect(h.pidFile.pid).toBe(h.supervisor.status().pid);
     });
 
     it('leaves alone a recorded group that holds processes that do not look like Ollama', async () => {
       const deadServer = 3_000;
-      const stranger = machine.add({ pgid: deadServer, ppid: 1, argv: ['bash', '-c', 'sleep 100'] });
-      build();
-      pidFile.pid = deadServer;
-      supervisor.start();
+      const stranger = h.machine.add({ pgid: deadServer, ppid: 1, argv: ['bash', '-c', 'sleep 100'] });
+      h.build();
+      h.pidFile.pid = deadServer;
+      h.supervisor.start();
       await jest.advanceTimersByTimeAsync(0);
 
-      expect(machine.signals.filter(([pgid]) => pgid === deadServer)).toEqual([]);
-      expect(machine.running(stranger.pid)).toBe(true);
-      expect(supervisor.status().ownership).toBe('owned');
+      expect(h.machine.signals.filter(([pgid]) => pgid === deadServer)).toEqual([]);
+      expect(h.machine.running(stranger.pid)).toBe(true);
+      expect(h.supervisor.status().ownership).toBe('owned');
     });
 
     it('stops the earlier run’s server when it is alive but does not serve, then starts a new one', async () => {
-      const hung = machine.add({ argv: ['ollama', 'serve'], ppid: 1 });
-      machine.portAnswer = { kind: 'silent', detail: 'accepted the connection but did not answer within 2 s' };
-      machine.processes.get(hung.pid)!.exit = () => {
+      const hung = h.machine.add({ argv: ['ollama', 'serve'], ppid: 1 });
+      h.machine.portAnswer = { kind: 'silent', detail: 'accepted the connection but did not answer within 2 s' };
+      h.machine.processes.get(hung.pid)!.exit = () => {
         hung.running = false;
-        machine.portAnswer = NOTHING;
+        h.machine.portAnswer = NOTHING;
       };
-      build();
-      pidFile.pid = hung.pid;
-      supervisor.start();
+      h.build();
+      h.pidFile.pid = hung.pid;
+      h.supervisor.start();
       await jest.advanceTimersByTimeAsync(0);
 
-      expect(machine.signals[0]).toEqual([hung.pid, 'SIGTERM']);
-      expect(machine.running(hung.pid)).toBe(false);
-      await until(() => supervisor.status().ownership === 'owned');
+      expect(h.machine.signals[0]).toEqual([hung.pid, 'SIGTERM']);
+      expect(h.machine.running(hung.pid)).toBe(false);
+      await until(() => h.supervisor.status().ownership === 'owned');
     });
   });
 
@@ -224,14 +189,14 @@ describe(OllamaSupervisor.name, () => {
       ['the URL is another host', { url: 'http://ollama.internal.example:11434' }],
       ['OLLAMA_AUTO_START is off', { url: URL_, autoStart: false }],
     ])('reports it is not reachable when %s, and never spawns', async (_, overrides) => {
-      await started(overrides);
+      await h.started(overrides);
 
-      expect(supervisor.status()).toMatchObject({
+      expect(h.supervisor.status()).toMatchObject({
         state: 'failed',
         lastError: `Ollama is not reachable at ${overrides.url}; start it or set OLLAMA_URL`,
       });
       await jest.advanceTimersByTimeAsync(10_000);
-      expect(machine.spawns).toEqual([]);
+      expect(h.machine.spawns).toEqual([]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { OllamaEmulator } from './ollama-emulator';
-import { RFC3339_NANO_UTC, parseNdjson, psModels, type Json } from './test-helpers';
+import { RFC3339_NANO_UTC, parseNdjson, psModels, type Json, useEmulator } from './test-helpers';
 import { eventually } from '../support/eventually';
 import { postJson } from '../support/http';
 
@@ -27,20 +27,13 @@ function expectNanosecondMetrics(chunk: Json): void {
 }
 
 describe('OllamaEmulator', () => {
-  let emulator: OllamaEmulator;
-
-  afterEach(async () => {
-    await emulator.stop();
-  });
+  const h = useEmulator();
 
   describe('chat and generate', () => {
-    beforeEach(async () => {
-      emulator = new OllamaEmulator();
-      await emulator.start(0);
-    });
+    h.startEach(() => new OllamaEmulator());
 
     it('streams NDJSON chat chunks ending with done and nanosecond metrics', async () => {
-      const res = await postJson(`${emulator.url}/api/chat`, {
+      const res = await postJson(`${h.emulator.url}/api/chat`, {
         model: 'llama3.1',
         messages: [{ role: 'user', content: 'Why is the sky blue?' }],
       });
@@ -63,7 +56,7 @@ describe('OllamaEmulator', () => {
     });
 
     it('streams generate chunks with `response` and a final context', async () => {
-      const res = await postJson(`${emulator.url}/api/generate`, {
+      const res = await postJson(`${h.emulator.url}/api/generate`, {
         model: 'llama3.1:latest',
         prompt: 'Tell me a joke',
       });
@@ -81,7 +74,7 @@ describe('OllamaEmulator', () => {
     it('returns one object with the concatenated text when stream is false', async () => {
       const streamed = parseNdjson(
         await (
-          await postJson(`${emulator.url}/api/chat`, {
+          await postJson(`${h.emulator.url}/api/chat`, {
             model: 'llama3.1',
             messages: [{ role: 'user', content: 'Hello' }],
           })
@@ -89,7 +82,7 @@ describe('OllamaEmulator', () => {
       );
       const expected = streamed.map((c) => (c['message'] as { content: string }).content).join('');
 
-      const res = await postJson(`${emulator.url}/api/chat`, {
+      const res = await postJson(`${h.emulator.url}/api/chat`, {
         model: 'llama3.1',
         stream: false,
         messages: [{ role: 'user', content: 'Hello' }],
@@ -105,20 +98,20 @@ describe('OllamaEmulator', () => {
       expectNanosecondMetrics(body);
 
       const gen = (await (
-        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'Hello', stream: false })
+        await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'Hello', stream: false })
       ).json()) as Json;
       expect(gen['response']).toBe(expected);
     });
 
     it('uses replyText, and cuts the answer at num_predict with done_reason length', async () => {
-      emulator.configure({ replyText: 'one two three four five six' });
+      h.emulator.configure({ replyText: 'one two three four five six' });
       const full = (await (
-        await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })
+        await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1', prompt: 'x', stream: false })
       ).json()) as Json;
       expect(full).toMatchObject({ response: 'one two three four five six', done_reason: 'stop', eval_count: 6 });
 
       const cut = (await (
-        await postJson(`${emulator.url}/api/generate`, {
+        await postJson(`${h.emulator.url}/api/generate`, {
           model: 'llama3.1',
           prompt: 'x',
           stream: false,
@@ -127,9 +120,9 @@ describe('OllamaEmulator', () => {
       ).json()) as Json;
       expect(cut).toMatchObject({ response: 'one two three', done_reason: 'length', eval_count: 3 });
 
-      emulator.configure({ replyText: (req) => `${req.endpoint}:${req.model}:${req.prompt}` });
+      h.emulator.configure({ replyText: (req) => `${req.endpoint}:${req.model}:${req.prompt}` });
       const fn = (await (
-        await postJson(`${emulator.url}/api/chat`, {
+        await postJson(`${h.emulator.url}/api/chat`, {
           model: 'llama3.1',
           stream: false,
           messages: [{ role: 'user', content: 'ping' }],
@@ -152,7 +145,7 @@ describe('OllamaEmulator', () => {
         required: ['name', 'age', 'level'],
       };
       const body = (await (
-        await postJson(`${emulator.url}/api/chat`, {
+        await postJson(`${h.emulator.url}/api/chat`, {
           model: 'llama3.1',
           stream: false,
           format: schema,
@@ -174,7 +167,7 @@ describe('OllamaEmulator', () => {
       expect(value['active']).toBe(true);
 
       const json = (await (
-        await postJson(`${emulator.url}/api/generate`, {
+        await postJson(`${h.emulator.url}/api/generate`, {
           model: 'llama3.1',
           prompt: 'x',
           stream: false,
@@ -183,9 +176,9 @@ describe('OllamaEmulator', () => {
       ).json()) as Json;
       expect(() => JSON.parse(json['response'] as string) as unknown).not.toThrow();
 
-      emulator.configure({ structuredReply: { risk: 'high', score: 80 } });
+      h.emulator.configure({ structuredReply: { risk: 'high', score: 80 } });
       const fixed = (await (
-        await postJson(`${emulator.url}/api/generate`, {
+        await postJson(`${h.emulator.url}/api/generate`, {
           model: 'llama3.1',
           prompt: 'x',
           stream: false,
@@ -196,7 +189,7 @@ describe('OllamaEmulator', () => {
     });
 
     it('rejects a format that is neither "json" nor an object with a 500', async () => {
-      const res = await postJson(`${emulator.url}/api/chat`, {
+      const res = await postJson(`${h.emulator.url}/api/chat`, {
         model: 'llama3.1',
         format: 'xml',
         messages: [{ role: 'user', content: 'x' }],
@@ -209,7 +202,7 @@ describe('OllamaEmulator', () => {
     });
 
     it('loads the model on an empty prompt or empty messages with done_reason load', async () => {
-      const gen = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1' });
+      const gen = await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1' });
       expect(gen.status).toBe(200);
       expect(gen.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const genBody = (await gen.json()) as Json;
@@ -220,10 +213,10 @@ describe('OllamaEmulator', () => {
         done: true,
         done_reason: 'load',
       });
-      expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
+      expect(h.emulator.residentModels()).toEqual(['llama3.1:latest']);
 
       const chat = (await (
-        await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [] })
+        await postJson(`${h.emulator.url}/api/chat`, { model: 'llama3.1', messages: [] })
       ).json()) as Json;
       expect(chat).toEqual({
         model: 'llama3.1',
@@ -232,26 +225,26 @@ describe('OllamaEmulator', () => {
         done: true,
         done_reason: 'load',
       });
-      const noMessages = (await (await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1' })).json()) as Json;
+      const noMessages = (await (await postJson(`${h.emulator.url}/api/chat`, { model: 'llama3.1' })).json()) as Json;
       expect(noMessages['done_reason']).toBe('load');
-      expect(emulator.stats.loads).toBe(1);
+      expect(h.emulator.stats.loads).toBe(1);
     });
 
     it('unloads on an empty request with keep_alive 0 and answers done_reason unload', async () => {
-      await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1' });
-      expect(await psModels(emulator)).toHaveLength(1);
-      const res = await postJson(`${emulator.url}/api/chat`, { model: 'llama3.1', messages: [], keep_alive: 0 });
+      await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1' });
+      expect(await psModels(h.emulator)).toHaveLength(1);
+      const res = await postJson(`${h.emulator.url}/api/chat`, { model: 'llama3.1', messages: [], keep_alive: 0 });
       expect(await res.json()).toMatchObject({
         done: true,
         done_reason: 'unload',
         message: { role: 'assistant', content: '' },
       });
-      await eventually('the model to leave /api/ps', async () => (await psModels(emulator)).length === 0);
-      expect(emulator.stats.unloads).toBe(1);
+      await eventually('the model to leave /api/ps', async () => (await psModels(h.emulator)).length === 0);
+      expect(h.emulator.stats.unloads).toBe(1);
 
-      const notLoaded = await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '0' });
+      const notLoaded = await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: '0' });
       expect(await notLoaded.json()).toMatchObject({ done_reason: 'unload', response: '' });
-      expect(emulator.stats.loads).toBe(1);
+      expect(h.emulator.stats.loads).toBe(1);
     });
 
     it('maps request errors to Ollama statuses and messages', async () => {
@@ -296,7 +289,7 @@ describe('OllamaEmulator', () => {
         ],
       ];
       for (const [path, body, status, message] of cases) {
-        const res = await fetch(`${emulator.url}${path}`, { method: 'POST', body });
+        const res = await fetch(`${h.emulator.url}${path}`, { method: 'POST', body });
         expect({ path, body, status: res.status, json: await res.json() }).toEqual({
           path,
           body,
@@ -304,13 +297,13 @@ describe('OllamaEmulator', () => {
           json: { error: message },
         });
       }
-      expect(emulator.stats.loads).toBe(0);
+      expect(h.emulator.stats.loads).toBe(0);
     });
 
     it('echoes the model name exactly as requested', async () => {
       for (const model of ['llama3.1', 'llama3.1:latest', 'library/llama3.1', 'LLAMA3.1']) {
         const body = (await (
-          await postJson(`${emulator.url}/api/generate`, { model, prompt: 'x', stream: false })
+          await postJson(`${h.emulator.url}/api/generate`, { model, prompt: 'x', stream: false })
         ).json()) as Json;
         expect(body['model']).toBe(model);
       }

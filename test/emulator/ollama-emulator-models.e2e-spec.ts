@@ -1,25 +1,18 @@
 import { OllamaEmulator } from './ollama-emulator';
-import { LineReader, RFC3339_NANO, parseNdjson, type Json } from './test-helpers';
+import { LineReader, RFC3339_NANO, parseNdjson, type Json, useEmulator } from './test-helpers';
 import { eventually } from '../support/eventually';
 import { postJson } from '../support/http';
 
 jest.setTimeout(30_000);
 
 describe('OllamaEmulator', () => {
-  let emulator: OllamaEmulator;
-
-  afterEach(async () => {
-    await emulator.stop();
-  });
+  const h = useEmulator();
 
   describe('model listing and details', () => {
-    beforeEach(async () => {
-      emulator = new OllamaEmulator({ models: ['llama3.1:latest', 'qwen2.5:0.5b'] });
-      await emulator.start(0);
-    });
+    h.startEach(() => new OllamaEmulator({ models: ['llama3.1:latest', 'qwen2.5:0.5b'] }));
 
     it('lists local models in /api/tags with the full ModelResponse shape', async () => {
-      const res = await fetch(`${emulator.url}/api/tags`);
+      const res = await fetch(`${h.emulator.url}/api/tags`);
       expect(res.status).toBe(200);
       const { models } = (await res.json()) as { models: Json[] };
       expect(models.map((m) => m['name'])).toEqual(['llama3.1:latest', 'qwen2.5:0.5b']);
@@ -44,13 +37,13 @@ describe('OllamaEmulator', () => {
     });
 
     it('returns an empty array, not null, when no model is present', async () => {
-      emulator.configure({ models: [] });
-      expect(await (await fetch(`${emulator.url}/api/tags`)).json()).toEqual({ models: [] });
-      expect(await (await fetch(`${emulator.url}/api/ps`)).json()).toEqual({ models: [] });
+      h.emulator.configure({ models: [] });
+      expect(await (await fetch(`${h.emulator.url}/api/tags`)).json()).toEqual({ models: [] });
+      expect(await (await fetch(`${h.emulator.url}/api/ps`)).json()).toEqual({ models: [] });
     });
 
     it('shows a model with details, model_info and capabilities', async () => {
-      const res = await postJson(`${emulator.url}/api/show`, { model: 'qwen2.5:0.5b' });
+      const res = await postJson(`${h.emulator.url}/api/show`, { model: 'qwen2.5:0.5b' });
       expect(res.status).toBe(200);
       const body = (await res.json()) as Json;
       expect(body['details']).toMatchObject({ family: 'qwen2', parameter_size: '494.03M' });
@@ -61,25 +54,25 @@ describe('OllamaEmulator', () => {
     });
 
     it('rejects /api/show for an unknown model with the normalised name, and without a model', async () => {
-      const missing = await postJson(`${emulator.url}/api/show`, { name: 'mistral' });
+      const missing = await postJson(`${h.emulator.url}/api/show`, { name: 'mistral' });
       expect(missing.status).toBe(404);
       expect(await missing.json()).toEqual({ error: "model 'mistral:latest' not found" });
-      const noModel = await postJson(`${emulator.url}/api/show`, {});
+      const noModel = await postJson(`${h.emulator.url}/api/show`, {});
       expect(noModel.status).toBe(400);
       expect(await noModel.json()).toEqual({ error: 'model is required' });
     });
 
     it('deletes a model with an empty 200 and 404s an unknown one', async () => {
-      const res = await fetch(`${emulator.url}/api/delete`, {
+      const res = await fetch(`${h.emulator.url}/api/delete`, {
         method: 'DELETE',
         body: JSON.stringify({ name: 'qwen2.5:0.5b' }),
       });
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('');
-      const { models } = (await (await fetch(`${emulator.url}/api/tags`)).json()) as { models: Json[] };
+      const { models } = (await (await fetch(`${h.emulator.url}/api/tags`)).json()) as { models: Json[] };
       expect(models.map((m) => m['name'])).toEqual(['llama3.1:latest']);
 
-      const again = await fetch(`${emulator.url}/api/delete`, {
+      const again = await fetch(`${h.emulator.url}/api/delete`, {
         method: 'DELETE',
         body: JSON.stringify({ model: 'qwen2.5:0.5b' }),
       });
@@ -88,7 +81,7 @@ describe('OllamaEmulator', () => {
     });
 
     it('lists models on /v1/models in the OpenAI shape', async () => {
-      const res = await fetch(`${emulator.url}/v1/models`);
+      const res = await fetch(`${h.emulator.url}/v1/models`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { object: string; data: Json[] };
       expect(body.object).toBe('list');
@@ -105,13 +98,10 @@ describe('OllamaEmulator', () => {
   });
 
   describe('pull', () => {
-    beforeEach(async () => {
-      emulator = new OllamaEmulator({ models: [], pullChunkDelayMs: 1, pullChunks: 3 });
-      await emulator.start(0);
-    });
+    h.startEach(() => new OllamaEmulator({ models: [], pullChunkDelayMs: 1, pullChunks: 3 }));
 
     it('streams pull progress in Ollama order and adds the model to /api/tags', async () => {
-      const res = await postJson(`${emulator.url}/api/pull`, { model: 'llama3.2' });
+      const res = await postJson(`${h.emulator.url}/api/pull`, { model: 'llama3.2' });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/x-ndjson');
       const lines = parseNdjson(await res.text());
@@ -137,13 +127,13 @@ describe('OllamaEmulator', () => {
         expect(completed.at(-1)).toBe(forLayer[0]?.['total']);
       }
 
-      const { models } = (await (await fetch(`${emulator.url}/api/tags`)).json()) as { models: Json[] };
+      const { models } = (await (await fetch(`${h.emulator.url}/api/tags`)).json()) as { models: Json[] };
       expect(models.map((m) => m['name'])).toEqual(['llama3.2:latest']);
     });
 
     it('accepts `name` (as ollama-js sends) and reports layers already on disk in one line', async () => {
-      await (await postJson(`${emulator.url}/api/pull`, { name: 'qwen2.5:0.5b' })).text();
-      const lines = parseNdjson(await (await postJson(`${emulator.url}/api/pull`, { name: 'qwen2.5:0.5b' })).text());
+      await (await postJson(`${h.emulator.url}/api/pull`, { name: 'qwen2.5:0.5b' })).text();
+      const lines = parseNdjson(await (await postJson(`${h.emulator.url}/api/pull`, { name: 'qwen2.5:0.5b' })).text());
       const layerLines = lines.filter((l) => l['digest'] !== undefined);
       expect(layerLines).toHaveLength(2);
       for (const line of layerLines) {
@@ -153,40 +143,40 @@ describe('OllamaEmulator', () => {
     });
 
     it('answers a non-streamed pull with only the success object', async () => {
-      const res = await postJson(`${emulator.url}/api/pull`, { model: 'qwen2.5:0.5b', stream: false });
+      const res = await postJson(`${h.emulator.url}/api/pull`, { model: 'qwen2.5:0.5b', stream: false });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ status: 'success' });
     });
 
     it('fails an unknown model after the manifest line when streaming, and with a 500 when not', async () => {
-      const streamed = await postJson(`${emulator.url}/api/pull`, { model: 'no-such-model' });
+      const streamed = await postJson(`${h.emulator.url}/api/pull`, { model: 'no-such-model' });
       expect(streamed.status).toBe(200);
       expect(parseNdjson(await streamed.text())).toEqual([
         { status: 'pulling manifest' },
         { error: 'pull model manifest: file does not exist' },
       ]);
 
-      const single = await postJson(`${emulator.url}/api/pull`, { model: 'no-such-model', stream: false });
+      const single = await postJson(`${h.emulator.url}/api/pull`, { model: 'no-such-model', stream: false });
       expect(single.status).toBe(500);
       expect(await single.json()).toEqual({ error: 'pull model manifest: file does not exist' });
-      expect(await (await fetch(`${emulator.url}/api/tags`)).json()).toEqual({ models: [] });
+      expect(await (await fetch(`${h.emulator.url}/api/tags`)).json()).toEqual({ models: [] });
     });
 
     it('rejects an invalid model name with 400', async () => {
-      const res = await postJson(`${emulator.url}/api/pull`, { model: 'not a valid name!' });
+      const res = await postJson(`${h.emulator.url}/api/pull`, { model: 'not a valid name!' });
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: 'invalid model name' });
     });
 
     it('counts a pull whose client went away', async () => {
-      emulator.configure({ pullChunkDelayMs: 200 });
+      h.emulator.configure({ pullChunkDelayMs: 200 });
       const controller = new AbortController();
-      const res = await postJson(`${emulator.url}/api/pull`, { model: 'llama3.2' }, { signal: controller.signal });
+      const res = await postJson(`${h.emulator.url}/api/pull`, { model: 'llama3.2' }, { signal: controller.signal });
       const reader = LineReader.of(res);
       expect(JSON.parse((await reader.next()) ?? '')).toEqual({ status: 'pulling manifest' });
       controller.abort();
-      await eventually('the aborted pull to be counted', () => emulator.stats.abortedPulls === 1);
-      expect(await (await fetch(`${emulator.url}/api/tags`)).json()).toEqual({ models: [] });
+      await eventually('the aborted pull to be counted', () => h.emulator.stats.abortedPulls === 1);
+      expect(await (await fetch(`${h.emulator.url}/api/tags`)).json()).toEqual({ models: [] });
     });
   });
 });

@@ -1,24 +1,17 @@
 import { OllamaEmulator } from './ollama-emulator';
-import type { Json } from './test-helpers';
+import { type Json, useEmulator } from './test-helpers';
 import { parseSse, postJson } from '../support/http';
 
 jest.setTimeout(30_000);
 
 describe('OllamaEmulator', () => {
-  let emulator: OllamaEmulator;
-
-  afterEach(async () => {
-    await emulator.stop();
-  });
+  const h = useEmulator();
 
   describe('OpenAI-compatible chat completions', () => {
-    beforeEach(async () => {
-      emulator = new OllamaEmulator({ replyText: 'Hello from the model' });
-      await emulator.start(0);
-    });
+    h.startEach(() => new OllamaEmulator({ replyText: 'Hello from the model' }));
 
     it('answers with a chat.completion object and usage when stream is not set', async () => {
-      const res = await postJson(`${emulator.url}/v1/chat/completions`, {
+      const res = await postJson(`${h.emulator.url}/v1/chat/completions`, {
         model: 'llama3.1',
         messages: [{ role: 'user', content: 'Hi' }],
       });
@@ -39,7 +32,7 @@ describe('OllamaEmulator', () => {
     });
 
     it('streams SSE chunks: role first, content deltas, an empty finish delta, usage, then [DONE]', async () => {
-      const res = await postJson(`${emulator.url}/v1/chat/completions`, {
+      const res = await postJson(`${h.emulator.url}/v1/chat/completions`, {
         model: 'llama3.1',
         stream: true,
         stream_options: { include_usage: true },
@@ -72,13 +65,13 @@ describe('OllamaEmulator', () => {
     });
 
     it('uses the OpenAI error shape for empty messages and unknown models', async () => {
-      const empty = await postJson(`${emulator.url}/v1/chat/completions`, { model: 'llama3.1', messages: [] });
+      const empty = await postJson(`${h.emulator.url}/v1/chat/completions`, { model: 'llama3.1', messages: [] });
       expect(empty.status).toBe(400);
       expect(await empty.json()).toEqual({
         error: { message: "[] is too short - 'messages'", type: 'invalid_request_error', param: null, code: null },
       });
 
-      const unknown = await postJson(`${emulator.url}/v1/chat/completions`, {
+      const unknown = await postJson(`${h.emulator.url}/v1/chat/completions`, {
         model: 'gpt-4',
         messages: [{ role: 'user', content: 'x' }],
       });
@@ -89,16 +82,16 @@ describe('OllamaEmulator', () => {
     });
 
     it('ignores keep_alive on /v1 requests', async () => {
-      await (await postJson(`${emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: -1 })).text();
+      await (await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: -1 })).text();
       await (
-        await postJson(`${emulator.url}/v1/chat/completions`, {
+        await postJson(`${h.emulator.url}/v1/chat/completions`, {
           model: 'llama3.1',
           keep_alive: 0,
           messages: [{ role: 'user', content: 'x' }],
         })
       ).text();
-      expect(emulator.residentModels()).toEqual(['llama3.1:latest']);
-      expect(emulator.stats.keepAliveSeen).toEqual([-1, 0]);
+      expect(h.emulator.residentModels()).toEqual(['llama3.1:latest']);
+      expect(h.emulator.stats.keepAliveSeen).toEqual([-1, 0]);
     });
   });
 });

@@ -1,31 +1,24 @@
 import { BUSY_MESSAGE, OllamaEmulator } from './ollama-emulator';
-import { LineReader, settlesWithin } from './test-helpers';
+import { LineReader, settlesWithin, useEmulator } from './test-helpers';
 import { postJson } from '../support/http';
 
 jest.setTimeout(30_000);
 
 describe('OllamaEmulator', () => {
-  let emulator: OllamaEmulator;
-
-  afterEach(async () => {
-    await emulator.stop();
-  });
+  const h = useEmulator();
 
   describe('liveness, version and routing', () => {
-    beforeEach(async () => {
-      emulator = new OllamaEmulator();
-      await emulator.start(0);
-    });
+    h.startEach(() => new OllamaEmulator());
 
     it('answers GET / with the plain-text liveness line', async () => {
-      const res = await fetch(`${emulator.url}/`);
+      const res = await fetch(`${h.emulator.url}/`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(await res.text()).toBe('Ollama is running');
     });
 
     it('answers HEAD / with the same status and headers and no body', async () => {
-      const res = await fetch(`${emulator.url}/`, { method: 'HEAD' });
+      const res = await fetch(`${h.emulator.url}/`, { method: 'HEAD' });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(res.headers.get('content-length')).toBe('17');
@@ -33,40 +26,40 @@ describe('OllamaEmulator', () => {
     });
 
     it('reports the configured version on GET and HEAD /api/version', async () => {
-      const res = await fetch(`${emulator.url}/api/version`);
+      const res = await fetch(`${h.emulator.url}/api/version`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(await res.json()).toEqual({ version: '0.33.0' });
-      emulator.configure({ version: '0.12.3' });
-      expect(await (await fetch(`${emulator.url}/api/version`)).json()).toEqual({ version: '0.12.3' });
-      const head = await fetch(`${emulator.url}/api/version`, { method: 'HEAD' });
+      h.emulator.configure({ version: '0.12.3' });
+      expect(await (await fetch(`${h.emulator.url}/api/version`)).json()).toEqual({ version: '0.12.3' });
+      const head = await fetch(`${h.emulator.url}/api/version`, { method: 'HEAD' });
       expect(head.status).toBe(200);
       expect(await head.text()).toBe('');
     });
 
     it('answers an unknown path with a plain-text 404 and a wrong method with a plain-text 405', async () => {
-      const missing = await fetch(`${emulator.url}/api/nothing-here`);
+      const missing = await fetch(`${h.emulator.url}/api/nothing-here`);
       expect(missing.status).toBe(404);
       expect(missing.headers.get('content-type')).toContain('text/plain');
       expect(await missing.text()).toBe('404 page not found');
 
-      const wrongMethod = await fetch(`${emulator.url}/api/chat`);
+      const wrongMethod = await fetch(`${h.emulator.url}/api/chat`);
       expect(wrongMethod.status).toBe(405);
       expect(await wrongMethod.text()).toBe('405 method not allowed');
 
-      const headPs = await fetch(`${emulator.url}/api/ps`, { method: 'HEAD' });
+      const headPs = await fetch(`${h.emulator.url}/api/ps`, { method: 'HEAD' });
       expect(headPs.status).toBe(405);
     });
 
     it('counts requests by endpoint and keeps the last request bodies', async () => {
-      await fetch(`${emulator.url}/`);
-      await fetch(`${emulator.url}/api/version`);
-      await postJson(`${emulator.url}/api/chat`, {
+      await fetch(`${h.emulator.url}/`);
+      await fetch(`${h.emulator.url}/api/version`);
+      await postJson(`${h.emulator.url}/api/chat`, {
         model: 'llama3.1',
         messages: [{ role: 'user', content: 'hi' }],
         keep_alive: '10m',
       });
-      const stats = emulator.stats;
+      const stats = h.emulator.stats;
       expect(stats.requests).toMatchObject({ root: 1, version: 1, chat: 1 });
       expect(stats.keepAliveSeen).toEqual(['10m']);
       expect(stats.lastRequests.at(-1)).toEqual({
@@ -80,23 +73,23 @@ describe('OllamaEmulator', () => {
         status: 200,
         aborted: false,
       });
-      emulator.resetStats();
-      expect(emulator.stats.requests).toEqual({});
-      expect(emulator.stats.lastRequests).toEqual([]);
+      h.emulator.resetStats();
+      expect(h.emulator.stats.requests).toEqual({});
+      expect(h.emulator.stats.lastRequests).toEqual([]);
     });
   });
 
   describe('lifecycle', () => {
     it('stops idempotently, cutting open streams, and several emulators run side by side', async () => {
-      emulator = new OllamaEmulator({ tokenDelayMs: 200 });
+      h.emulator = new OllamaEmulator({ tokenDelayMs: 200 });
       const other = new OllamaEmulator({ version: '9.9.9', models: [] });
-      await emulator.start(0);
+      await h.emulator.start(0);
       await other.start(0);
-      expect(emulator.port).not.toBe(other.port);
+      expect(h.emulator.port).not.toBe(other.port);
       expect(await (await fetch(`${other.url}/api/version`)).json()).toEqual({ version: '9.9.9' });
       expect(await (await fetch(`${other.url}/api/tags`)).json()).toEqual({ models: [] });
 
-      const res = await postJson(`${emulator.url}/api/chat`, {
+      const res = await postJson(`${h.emulator.url}/api/chat`, {
         model: 'llama3.1',
         messages: [{ role: 'user', content: 'x' }],
       });
@@ -107,12 +100,12 @@ describe('OllamaEmulator', () => {
           // drain until the connection is cut
         }
       })().catch((err: unknown) => err);
-      const url = emulator.url;
-      await emulator.stop();
-      await emulator.stop();
+      const url = h.emulator.url;
+      await h.emulator.stop();
+      await h.emulator.stop();
       expect(await settlesWithin(rest, 5_000)).not.toBe('timeout');
       await expect(fetch(`${url}/api/version`)).rejects.toThrow();
-      expect(emulator.stats.abortedStreams).toBe(0);
+      expect(h.emulator.stats.abortedStreams).toBe(0);
       await other.stop();
     });
 

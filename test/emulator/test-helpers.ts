@@ -1,4 +1,5 @@
-/** Helpers for tests of the Ollama protocol: NDJSON bodies, streamed lines and Go timestamps. */
+/** Helpers for tests of the Ollama protocol: NDJSON bodies, streamed lines, Go timestamps and the emulator under test. */
+import type { OllamaEmulator } from './ollama-emulator';
 
 export type Json = Record<string, unknown>;
 
@@ -174,4 +175,36 @@ export function schemaViolations(value: unknown, schema: unknown, path = '$'): s
     }
   }
   return out;
+}
+
+/** The emulator of an `OllamaEmulator` spec: the one its tests talk to, stopped after each of them. */
+export interface EmulatorHarness {
+  /** The emulator of the running test, as `startEach` made it, or as the test set it. */
+  emulator: OllamaEmulator;
+  /** In the calling `describe`: before each test, the emulator `make` returns, started on a free port. */
+  startEach(make: () => OllamaEmulator): void;
+}
+
+/** Registers the stop of the test's emulator after each test, and returns the means to start one before each. */
+export function useEmulator(): EmulatorHarness {
+  let emulator: OllamaEmulator;
+
+  afterEach(async () => {
+    await emulator.stop();
+  });
+
+  return {
+    get emulator() {
+      return emulator;
+    },
+    set emulator(value: OllamaEmulator) {
+      emulator = value;
+    },
+    startEach(make: () => OllamaEmulator): void {
+      beforeEach(async () => {
+        emulator = make();
+        await emulator.start(0);
+      });
+    },
+  };
 }

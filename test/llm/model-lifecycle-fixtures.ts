@@ -10,7 +10,7 @@ import {
 import { LoadKind, OllamaCallOptions, OllamaClient } from '../../src/llm/ollama/ollama-client';
 import { OllamaClientError } from '../../src/llm/ollama/ollama-client.errors';
 import { ModelLifecycle } from '../../src/llm/models/model-lifecycle';
-import type { FakeOllamaEndpoint } from '../support/fake-ollama-endpoint';
+import { FakeOllamaEndpoint } from '../support/fake-ollama-endpoint';
 
 export const MODEL = 'llama3.1:latest';
 export const URL = 'http://127.0.0.1:11434';
@@ -143,4 +143,54 @@ export function quietLogs(): void {
   for (const level of ['log', 'warn', 'debug', 'error'] as const) {
     jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
   }
+}
+
+/** What a `ModelLifecycle` spec works with: fresh doubles for each test, and the lifecycle it made. */
+export interface LifecycleHarness {
+  readonly ollama: FakeOllama;
+  /** Reachable by default; a test may swap in another before it calls `create`. */
+  endpoint: FakeOllamaEndpoint;
+  /** The lifecycle the last `create` made; stopped after each test. */
+  readonly lifecycle: ModelLifecycle;
+  /** A lifecycle of MODEL on this test's doubles, configured from `env` over the defaults. */
+  create(env?: Record<string, string>): ModelLifecycle;
+}
+
+/** Registers the set-up of a `ModelLifecycle` spec (quiet logs, fake timers, fresh doubles) and its tear-down. */
+export function useLifecycleHarness(): LifecycleHarness {
+  let ollama: FakeOllama;
+  let endpoint: FakeOllamaEndpoint;
+  let lifecycle: ModelLifecycle;
+
+  beforeEach(() => {
+    quietLogs();
+    jest.useFakeTimers();
+    ollama = new FakeOllama();
+    endpoint = new FakeOllamaEndpoint(true, URL);
+  });
+
+  afterEach(async () => {
+    await lifecycle?.stop();
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  return {
+    get ollama() {
+      return ollama;
+    },
+    get endpoint() {
+      return endpoint;
+    },
+    set endpoint(value: FakeOllamaEndpoint) {
+      endpoint = value;
+    },
+    get lifecycle() {
+      return lifecycle;
+    },
+    create(env: Record<string, string> = {}): ModelLifecycle {
+      lifecycle = createLifecycle(ollama, endpoint, env);
+      return lifecycle;
+    },
+  };
 }

@@ -2,7 +2,7 @@
 import { Logger } from '@nestjs/common';
 import type { OllamaConfig } from '../../src/config/configuration';
 import { parseEnvironment } from '../../src/config/environment';
-import type { MetricsService } from '../../src/metrics/metrics.service';
+import { MetricsService } from '../../src/metrics/metrics.service';
 import type { OllamaProbe } from '../../src/ollama-process/ollama-probe';
 import { OllamaSupervisor } from '../../src/ollama-process/ollama-supervisor';
 import { FakeMachine, FakePidFile } from './fake-machine';
@@ -72,4 +72,73 @@ export async function stopAndRestore(supervisor: OllamaSupervisor | undefined): 
   await stopping;
   jest.useRealTimers();
   jest.restoreAllMocks();
+}
+
+/** What an `OllamaSupervisor` spec works with: a fresh machine and metrics for each test, and the supervisor it built. */
+export interface SupervisorHarness {
+  readonly machine: FakeMachine;
+  readonly metrics: MetricsService;
+  /** The supervisor the last `build` or `started` made; stopped after each test. */
+  readonly supervisor: OllamaSupervisor;
+  /** The pid file of that supervisor. */
+  readonly pidFile: FakePidFile;
+  /** The spy on `Logger.error`, whose lines are kept out of the test output. */
+  readonly loggedErrors: jest.SpyInstance;
+  /** A supervisor of this test's machine with the defaults and `overrides`, not yet started. */
+  build(overrides?: Partial<OllamaConfig>): OllamaSupervisor;
+  /** `build`, then start it and let what is due at once run. */
+  started(overrides?: Partial<OllamaConfig>): Promise<OllamaSupervisor>;
+  /** The value of the `ollama_up` gauge. */
+  gaugeValue(): Promise<number>;
+  /** How many restarts the metrics counted. */
+  restartsCounted(): Promise<number>;
+}
+
+/** Registers the set-up of an `OllamaSupervisor` spec (fake timers, fresh machine and metrics, quiet logs) and its tear-down. */
+export function useSupervisorHarness(): SupervisorHarness {
+  let machine: FakeMachine;
+  let pidFile: FakePidFile;
+  let metrics: MetricsService;
+  let supervisor: OllamaSupervisor;
+  let loggedErrors: jest.SpyInstance;
+
+  function build(overrides: Partial<OllamaConfig> = {}): OllamaSupervisor {
+    ({ supervisor, pidFile } = newSupervisor(machine, metrics, overrides));
+    return supervisor;
+  }
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    machine = new FakeMachine();
+    metrics = new MetricsService();
+    loggedErrors = quietLogs();
+  });
+
+  afterEach(() => stopAndRestore(supervisor));
+
+  return {
+    get machine() {
+      return machine;
+    },
+    get metrics() {
+      return metrics;
+    },
+    get supervisor() {
+      return supervisor;
+    },
+    get pidFile() {
+      return pidFile;
+    },
+    get loggedErrors() {
+      return loggedErrors;
+    },
+    build,
+    async started(overrides: Partial<OllamaConfig> = {}): Promise<OllamaSupervisor> {
+      build(overrides).start();
+      await jest.advanceTimersByTimeAsync(0);
+      return supervisor;
+    },
+    gaugeValue: () => ollamaUpGauge(metrics),
+    restartsCounted: () => restartsCountedIn(metrics),
+  };
 }

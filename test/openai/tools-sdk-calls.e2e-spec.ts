@@ -1,29 +1,22 @@
 import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
-import { Gateway } from './gateway';
-import { lastChatBody, MODEL, openAiClient, startModelsGateway, TOOLS_MODEL, VISION_MODEL } from './models-gateway';
-import { ASK, CALL_ID, expectValidArguments, functionCalls, TIME, TOOLS, WEATHER_PARAMETERS } from './tools';
+import { lastChatBody, MODEL, TOOLS_MODEL, VISION_MODEL } from './models-gateway';
+import {
+  ASK,
+  CALL_ID,
+  expectValidArguments,
+  functionCalls,
+  TIME,
+  TOOLS,
+  WEATHER_PARAMETERS,
+  useToolsGateway,
+} from './tools';
 
 describe(`${ChatCompletionsController.name}: tools, with the official openai client`, () => {
-  let gateway: Gateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    gateway = await startModelsGateway();
-    client = openAiClient(gateway);
-  });
-
-  afterEach(() => {
-    gateway?.emulator.clearFaults();
-    gateway?.emulator.configure({ tokenDelayMs: 0, replyText: undefined, structuredReply: undefined });
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
+  const h = useToolsGateway();
 
   it('answers a tool call with an id, arguments as a JSON string, content null and finish_reason tool_calls', async () => {
-    const completion = await client.chat.completions.create({ model: TOOLS_MODEL, messages: ASK, tools: TOOLS });
+    const completion = await h.client.chat.completions.create({ model: TOOLS_MODEL, messages: ASK, tools: TOOLS });
     const [choice] = completion.choices;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
@@ -32,13 +25,13 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
     expect(calls[0]).toMatchObject({ id: expect.stringMatching(CALL_ID), type: 'function' });
     expect(calls[0].function.name).toBe('get_weather');
     expectValidArguments(calls[0]);
-    const upstream = lastChatBody(gateway, TOOLS_MODEL);
+    const upstream = lastChatBody(h.gateway, TOOLS_MODEL);
     expect(upstream.tools).toEqual(TOOLS.map(({ function: fn }) => ({ type: 'function', function: fn })));
     expect(upstream.format).toBeUndefined();
   });
 
   it('streams parallel calls through the SDK’s stream helper, each whole in its first chunk', async () => {
-    const stream = client.chat.completions.stream({
+    const stream = h.client.chat.completions.stream({
       model: TOOLS_MODEL,
       messages: [{ role: 'user', content: 'Weather in Oslo and the time? [[tools: all]]' }],
       tools: TOOLS,
@@ -59,11 +52,11 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
       expect(() => JSON.parse(delta.function?.arguments ?? '') as unknown).not.toThrow();
     }
     expect(final.usage?.completion_tokens).toBeGreaterThan(0);
-    expect(lastChatBody(gateway, TOOLS_MODEL).stream).toBe(true);
+    expect(lastChatBody(h.gateway, TOOLS_MODEL).stream).toBe(true);
   });
 
   it('keeps the first call only with parallel_tool_calls false, streamed with stream: true', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await h.client.chat.completions.create({
       model: TOOLS_MODEL,
       messages: [{ role: 'user', content: 'Weather and time? [[tools: all]]' }],
       tools: TOOLS,
@@ -89,10 +82,10 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
   });
 
   it('hands the tool’s result back to the model in a second turn, named by the call it answers', async () => {
-    const first = await client.chat.completions.create({ model: TOOLS_MODEL, messages: ASK, tools: TOOLS });
+    const first = await h.client.chat.completions.create({ model: TOOLS_MODEL, messages: ASK, tools: TOOLS });
     const assistant = first.choices[0].message;
     const [call] = functionCalls(assistant);
-    const second = await client.chat.completions.create({
+    const second = await h.client.chat.completions.create({
       model: TOOLS_MODEL,
       tools: TOOLS,
       messages: [...ASK, assistant, { role: 'tool', tool_call_id: call.id, content: '{"temperature": 21}' }],
@@ -101,7 +94,7 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
     expect(second.choices[0].message.content).toBe(
       'Based on the tool results: get_weather returned {"temperature": 21}.',
     );
-    expect(lastChatBody(gateway, TOOLS_MODEL).messages).toEqual([
+    expect(lastChatBody(h.gateway, TOOLS_MODEL).messages).toEqual([
       { role: 'user', content: 'What is the weather in Oslo?' },
       {
         role: 'assistant',
@@ -114,7 +107,7 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
 
   it('runs the SDK’s runTools loop: the model calls, the function runs, the model answers with its result', async () => {
     const received: unknown[] = [];
-    const runner = client.chat.completions.runTools({
+    const runner = h.client.chat.completions.runTools({
       model: TOOLS_MODEL,
       messages: ASK,
       tools: [
@@ -139,13 +132,13 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
   });
 
   it('serves tools on the default model too', async () => {
-    const completion = await client.chat.completions.create({ model: 'llama3.1', messages: ASK, tools: [TIME] });
+    const completion = await h.client.chat.completions.create({ model: 'llama3.1', messages: ASK, tools: [TIME] });
     expect(functionCalls(completion.choices[0].message)[0].function.name).toBe('get_time');
   });
 
   it('lists every served model', async () => {
     const ids: string[] = [];
-    for await (const model of client.models.list()) {
+    for await (const model of h.client.models.list()) {
       ids.push(model.id);
     }
     expect(ids).toEqual([MODEL, TOOLS_MODEL, VISION_MODEL, 'nomic-embed-text:latest']);

@@ -1,29 +1,21 @@
 import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
-import { Gateway } from './gateway';
-import { lastChatBody, openAiClient, rejectionOf, startModelsGateway, TOOLS_MODEL } from './models-gateway';
-import { ASK, expectValidArguments, functionCalls, TIME_PARAMETERS, TOOLS, WEATHER_PARAMETERS } from './tools';
+import { lastChatBody, rejectionOf, TOOLS_MODEL } from './models-gateway';
+import {
+  ASK,
+  expectValidArguments,
+  functionCalls,
+  TIME_PARAMETERS,
+  TOOLS,
+  WEATHER_PARAMETERS,
+  useToolsGateway,
+} from './tools';
 
 describe(`${ChatCompletionsController.name}: tools, with the official openai client`, () => {
-  let gateway: Gateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    gateway = await startModelsGateway();
-    client = openAiClient(gateway);
-  });
-
-  afterEach(() => {
-    gateway?.emulator.clearFaults();
-    gateway?.emulator.configure({ tokenDelayMs: 0, replyText: undefined, structuredReply: undefined });
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
+  const h = useToolsGateway();
 
   it('with tool_choice none, sends no tools and answers text', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await h.client.chat.completions.create({
       model: TOOLS_MODEL,
       messages: ASK,
       tools: TOOLS,
@@ -31,19 +23,19 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
     });
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: expect.any(String) } });
     expect(completion.choices[0].message.tool_calls).toBeUndefined();
-    const upstream = lastChatBody(gateway, TOOLS_MODEL);
+    const upstream = lastChatBody(h.gateway, TOOLS_MODEL);
     expect(upstream.tools).toBeUndefined();
     expect(upstream.format).toBeUndefined();
   });
 
   it('with tool_choice required, sends no tools but a schema of the calls, and answers a valid call', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await h.client.chat.completions.create({
       model: TOOLS_MODEL,
       messages: ASK,
       tools: TOOLS,
       tool_choice: 'required',
     });
-    const record = gateway.emulator.lastRequest({ endpoint: 'chat', model: TOOLS_MODEL });
+    const record = h.gateway.emulator.lastRequest({ endpoint: 'chat', model: TOOLS_MODEL });
     expect(record?.tools).toBeUndefined();
     expect(record?.format).toEqual({
       anyOf: [
@@ -70,20 +62,20 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
 
   it('with a named tool_choice, constrains the answer to that tool, plain and streamed', async () => {
     const choice: OpenAI.ChatCompletionNamedToolChoice = { type: 'function', function: { name: 'get_time' } };
-    const completion = await client.chat.completions.create({
+    const completion = await h.client.chat.completions.create({
       model: TOOLS_MODEL,
       messages: ASK,
       tools: TOOLS,
       tool_choice: choice,
     });
-    const record = gateway.emulator.lastRequest({ endpoint: 'chat', model: TOOLS_MODEL });
+    const record = h.gateway.emulator.lastRequest({ endpoint: 'chat', model: TOOLS_MODEL });
     expect(record?.tools).toBeUndefined();
     expect(record?.format).toMatchObject({ properties: { name: { const: 'get_time' }, arguments: TIME_PARAMETERS } });
     const [call] = functionCalls(completion.choices[0].message);
     expect(call.function.name).toBe('get_time');
     expectValidArguments(call);
 
-    const stream = client.chat.completions.stream({
+    const stream = h.client.chat.completions.stream({
       model: TOOLS_MODEL,
       messages: ASK,
       tools: TOOLS,
@@ -98,20 +90,20 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
 
   it('asks once more when a forced answer is not a valid call, and gives 502 when the second is not either', async () => {
     const choice: OpenAI.ChatCompletionNamedToolChoice = { type: 'function', function: { name: 'get_weather' } };
-    gateway.emulator.resetStats();
-    gateway.emulator.injectFault({ kind: 'invalid-structured-output', times: 1 });
-    const recovered = await client.chat.completions.create({
+    h.gateway.emulator.resetStats();
+    h.gateway.emulator.injectFault({ kind: 'invalid-structured-output', times: 1 });
+    const recovered = await h.client.chat.completions.create({
       model: TOOLS_MODEL,
       messages: ASK,
       tools: TOOLS,
       tool_choice: choice,
     });
     expect(functionCalls(recovered.choices[0].message)[0].function.name).toBe('get_weather');
-    expect(gateway.emulator.requestCount({ endpoint: 'chat', model: TOOLS_MODEL })).toBe(2);
+    expect(h.gateway.emulator.requestCount({ endpoint: 'chat', model: TOOLS_MODEL })).toBe(2);
 
-    gateway.emulator.injectFault({ kind: 'invalid-structured-output', times: 2 });
+    h.gateway.emulator.injectFault({ kind: 'invalid-structured-output', times: 2 });
     const error = await rejectionOf(
-      client.chat.completions.create({ model: TOOLS_MODEL, messages: ASK, tools: TOOLS, tool_choice: choice }),
+      h.client.chat.completions.create({ model: TOOLS_MODEL, messages: ASK, tools: TOOLS, tool_choice: choice }),
     );
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect(error).toMatchObject({ status: 502, type: 'server_error', code: 'upstream_error' });

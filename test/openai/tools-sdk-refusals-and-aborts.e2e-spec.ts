@@ -1,34 +1,11 @@
 import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
-import { eventually, Gateway } from './gateway';
-import {
-  abortAfterFirstText,
-  lastChatBody,
-  openAiClient,
-  rejectionOf,
-  startModelsGateway,
-  TOOLS_MODEL,
-  VISION_MODEL,
-} from './models-gateway';
-import { ASK, LONG_REPLY, TIME, TOOLS, WEATHER } from './tools';
+import { eventually } from './gateway';
+import { abortAfterFirstText, lastChatBody, rejectionOf, TOOLS_MODEL, VISION_MODEL } from './models-gateway';
+import { ASK, LONG_REPLY, TIME, TOOLS, WEATHER, useToolsGateway } from './tools';
 
 describe(`${ChatCompletionsController.name}: tools, with the official openai client`, () => {
-  let gateway: Gateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    gateway = await startModelsGateway();
-    client = openAiClient(gateway);
-  });
-
-  afterEach(() => {
-    gateway?.emulator.clearFaults();
-    gateway?.emulator.configure({ tokenDelayMs: 0, replyText: undefined, structuredReply: undefined });
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
+  const h = useToolsGateway();
 
   it.each<[string, Record<string, unknown>, string]>([
     [
@@ -66,9 +43,9 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
       'messages[1].tool_calls[0].function.arguments',
     ],
   ])('refuses %s with BadRequestError naming the field, without calling Ollama', async (_case, fields, param) => {
-    gateway.emulator.resetStats();
+    h.gateway.emulator.resetStats();
     const error = await rejectionOf(
-      client.chat.completions.create({
+      h.client.chat.completions.create({
         model: TOOLS_MODEL,
         messages: ASK,
         ...fields,
@@ -76,27 +53,27 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
     );
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', param });
-    expect(gateway.emulator.requestCount({ endpoint: 'chat' })).toBe(0);
+    expect(h.gateway.emulator.requestCount({ endpoint: 'chat' })).toBe(0);
   });
 
   it('refuses tools on a model without the tools capability, whatever the tool_choice', async () => {
-    gateway.emulator.resetStats();
+    h.gateway.emulator.resetStats();
     for (const toolChoice of ['auto', 'required'] as const) {
       const error = await rejectionOf(
-        client.chat.completions.create({ model: VISION_MODEL, messages: ASK, tools: TOOLS, tool_choice: toolChoice }),
+        h.client.chat.completions.create({ model: VISION_MODEL, messages: ASK, tools: TOOLS, tool_choice: toolChoice }),
       );
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
       expect(error).toMatchObject({ status: 400, param: 'model', code: 'model_capability_missing' });
       expect((error as Error).message).toMatch(/model 'llava:latest' does not support tools/);
     }
-    expect(gateway.emulator.requestCount({ endpoint: 'chat' })).toBe(0);
+    expect(h.gateway.emulator.requestCount({ endpoint: 'chat' })).toBe(0);
   });
 
   it('stops the generation upstream when the client leaves a streamed answer of a tool-enabled request', async () => {
-    gateway.emulator.configure({ tokenDelayMs: 100, replyText: LONG_REPLY });
-    gateway.emulator.resetStats();
+    h.gateway.emulator.configure({ tokenDelayMs: 100, replyText: LONG_REPLY });
+    h.gateway.emulator.resetStats();
     const controller = new AbortController();
-    const stream = await client.chat.completions.create(
+    const stream = await h.client.chat.completions.create(
       {
         model: TOOLS_MODEL,
         messages: [{ role: 'user', content: 'Talk a lot. [[tools: none]]' }],
@@ -108,32 +85,32 @@ describe(`${ChatCompletionsController.name}: tools, with the official openai cli
     const received = await abortAfterFirstText(stream, controller);
     expect(received.length).toBeGreaterThan(0);
     expect(received.length).toBeLessThan(LONG_REPLY.length);
-    expect(lastChatBody(gateway, TOOLS_MODEL).tools).toHaveLength(2);
-    await eventually('Ollama to see the stream aborted', () => gateway.emulator.stats.abortedStreams === 1, 10_000);
-    expect(gateway.emulator.stats.inFlight).toBe(0);
+    expect(lastChatBody(h.gateway, TOOLS_MODEL).tools).toHaveLength(2);
+    await eventually('Ollama to see the stream aborted', () => h.gateway.emulator.stats.abortedStreams === 1, 10_000);
+    expect(h.gateway.emulator.stats.inFlight).toBe(0);
   });
 
   it('stops the generation upstream when the client leaves a streamed forced call before it starts', async () => {
-    gateway.emulator.configure({
+    h.gateway.emulator.configure({
       tokenDelayMs: 200,
       structuredReply: { name: 'get_time', arguments: { timezone: 'UTC' } },
     });
-    gateway.emulator.resetStats();
+    h.gateway.emulator.resetStats();
     const controller = new AbortController();
-    const pending = client.chat.completions.create(
+    const pending = h.client.chat.completions.create(
       { model: TOOLS_MODEL, messages: ASK, tools: TOOLS, tool_choice: 'required', stream: true },
       { signal: controller.signal },
     );
     await eventually(
       'Ollama to be generating the forced call',
       () =>
-        gateway.emulator.requestCount({ endpoint: 'chat', model: TOOLS_MODEL }) === 1 &&
-        gateway.emulator.stats.inFlight === 1,
+        h.gateway.emulator.requestCount({ endpoint: 'chat', model: TOOLS_MODEL }) === 1 &&
+        h.gateway.emulator.stats.inFlight === 1,
       10_000,
     );
     controller.abort();
     await expect(pending).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
-    await eventually('Ollama to see the request aborted', () => gateway.emulator.stats.abortedStreams === 1, 10_000);
-    expect(gateway.emulator.requestCount({ endpoint: 'chat', model: TOOLS_MODEL })).toBe(1);
+    await eventually('Ollama to see the request aborted', () => h.gateway.emulator.stats.abortedStreams === 1, 10_000);
+    expect(h.gateway.emulator.requestCount({ endpoint: 'chat', model: TOOLS_MODEL })).toBe(1);
   });
 });

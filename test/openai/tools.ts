@@ -1,5 +1,7 @@
 /** The tools of the SDK tool-call tests, and checks of the calls the gateway answers. */
 import type OpenAI from 'openai';
+import type { Gateway } from './gateway';
+import { openAiClient, startModelsGateway } from './models-gateway';
 
 export const WEATHER_PARAMETERS = {
   type: 'object',
@@ -44,4 +46,42 @@ export function functionCalls(message: OpenAI.ChatCompletionMessage): OpenAI.Cha
   return (message.tool_calls ?? []).filter(
     (call): call is OpenAI.ChatCompletionMessageFunctionToolCall => call.type === 'function',
   );
+}
+
+/** What an SDK tool-call spec works with: one gateway for the file and an openai client of it. */
+export interface ToolsGateway {
+  readonly gateway: Gateway;
+  readonly client: OpenAI;
+}
+
+/**
+ * Starts the models gateway before the file's tests and closes it after them; after each test, clears the
+ * emulator's faults and puts its replies back to the defaults.
+ */
+export function useToolsGateway(): ToolsGateway {
+  let gateway: Gateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    gateway = await startModelsGateway();
+    client = openAiClient(gateway);
+  });
+
+  afterEach(() => {
+    gateway?.emulator.clearFaults();
+    gateway?.emulator.configure({ tokenDelayMs: 0, replyText: undefined, structuredReply: undefined });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  return {
+    get gateway() {
+      return gateway;
+    },
+    get client() {
+      return client;
+    },
+  };
 }

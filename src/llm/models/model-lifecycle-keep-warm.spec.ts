@@ -1,117 +1,96 @@
-import { FakeOllamaEndpoint as FakeEndpoint } from '../../../test/support/fake-ollama-endpoint';
-import { FakeOllama, URL, advance, createLifecycle, quietLogs } from '../../../test/llm/model-lifecycle-fixtures';
+import { advance, useLifecycleHarness } from '../../../test/llm/model-lifecycle-fixtures';
 import { OllamaClientError } from '../ollama/ollama-client.errors';
 import { keepWarmPlan } from './keep-warm';
 import { ModelLifecycle } from './model-lifecycle';
 
 describe(ModelLifecycle.name, () => {
-  let ollama: FakeOllama;
-  let endpoint: FakeEndpoint;
-  let lifecycle: ModelLifecycle;
-
-  function create(env: Record<string, string> = {}): ModelLifecycle {
-    lifecycle = createLifecycle(ollama, endpoint, env);
-    return lifecycle;
-  }
-
-  beforeEach(() => {
-    quietLogs();
-    jest.useFakeTimers();
-    ollama = new FakeOllama();
-    endpoint = new FakeEndpoint(true, URL);
-  });
-
-  afterEach(async () => {
-    await lifecycle?.stop();
-    jest.useRealTimers();
-    jest.restoreAllMocks();
-  });
+  const h = useLifecycleHarness();
 
   it('refreshes the residency before keep_alive runs out, checking /api/ps at least every quarter of it', async () => {
-    create().start();
+    h.create().start();
     await advance();
     await advance(30_000);
-    expect(ollama.ps).toHaveBeenCalledTimes(1);
+    expect(h.ollama.ps).toHaveBeenCalledTimes(1);
 
     await advance(10 * 60_000);
 
-    expect(ollama.expiredSeen).toBe(false);
-    expect(ollama.load.mock.calls.length).toBeGreaterThanOrEqual(6);
-    expect(ollama.load.mock.calls.length).toBeLessThanOrEqual(10);
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(h.ollama.expiredSeen).toBe(false);
+    expect(h.ollama.load.mock.calls.length).toBeGreaterThanOrEqual(6);
+    expect(h.ollama.load.mock.calls.length).toBeLessThanOrEqual(10);
+    expect(h.lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
   });
 
   it('does not refresh while a request runs, since its end restarts the countdown', async () => {
-    create().start();
+    h.create().start();
     await advance();
-    const endUse = lifecycle.beginUse();
-    ollama.expiresAt = Date.now() + 10 * 60_000;
-    ollama.keepAliveMs = 10 * 60_000;
+    const endUse = h.lifecycle.beginUse();
+    h.ollama.expiresAt = Date.now() + 10 * 60_000;
+    h.ollama.keepAliveMs = 10 * 60_000;
     await advance(5 * 60_000);
-    expect(ollama.load).toHaveBeenCalledTimes(1);
+    expect(h.ollama.load).toHaveBeenCalledTimes(1);
     endUse();
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(h.lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
   });
 
   it('stays ready when a refresh fails, and tries again before keep_alive runs out', async () => {
-    create().start();
+    h.create().start();
     await advance();
-    ollama.load.mockRejectedValueOnce(new OllamaClientError('busy', 'Ollama is busy', 'server busy', 503));
+    h.ollama.load.mockRejectedValueOnce(new OllamaClientError('busy', 'Ollama is busy', 'server busy', 503));
 
     await advance(96_000);
-    expect(ollama.load).toHaveBeenCalledTimes(2);
-    expect(lifecycle.status().state).toBe('ready');
+    expect(h.ollama.load).toHaveBeenCalledTimes(2);
+    expect(h.lifecycle.status().state).toBe('ready');
     await advance(8_000);
-    expect(ollama.load).toHaveBeenCalledTimes(3);
-    expect(ollama.expiredSeen).toBe(false);
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(h.ollama.load).toHaveBeenCalledTimes(3);
+    expect(h.ollama.expiredSeen).toBe(false);
+    expect(h.lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
   });
 
   it('does not refresh while plenty of keep_alive remains', async () => {
-    create().start();
+    h.create().start();
     await advance();
     await advance(90_000);
-    expect(ollama.ps).toHaveBeenCalledTimes(3);
-    expect(ollama.load).toHaveBeenCalledTimes(1);
+    expect(h.ollama.ps).toHaveBeenCalledTimes(3);
+    expect(h.ollama.load).toHaveBeenCalledTimes(1);
   });
 
   it('reloads a model that Ollama dropped from memory, loading meanwhile', async () => {
-    create().start();
+    h.create().start();
     await advance();
-    ollama.expiresAt = undefined;
-    ollama.loadTimeMs = 5_000;
+    h.ollama.expiresAt = undefined;
+    h.ollama.loadTimeMs = 5_000;
 
     await advance(30_000);
-    expect(lifecycle.status()).toEqual({ state: 'loading', warm: false, capabilities: ['completion', 'tools'] });
+    expect(h.lifecycle.status()).toEqual({ state: 'loading', warm: false, capabilities: ['completion', 'tools'] });
     await advance(5_000);
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
-    expect(ollama.load).toHaveBeenCalledTimes(2);
+    expect(h.lifecycle.status()).toEqual({ state: 'ready', warm: true, capabilities: ['completion', 'tools'] });
+    expect(h.ollama.load).toHaveBeenCalledTimes(2);
   });
 
   it('never refreshes a model kept forever, but still reloads it when evicted', async () => {
-    create({ OLLAMA_KEEP_ALIVE: '-1m' }).start();
+    h.create({ OLLAMA_KEEP_ALIVE: '-1m' }).start();
     await advance();
     await advance(10 * 60_000);
-    expect(ollama.load).toHaveBeenCalledTimes(1);
-    expect(ollama.ps).toHaveBeenCalledTimes(10);
+    expect(h.ollama.load).toHaveBeenCalledTimes(1);
+    expect(h.ollama.ps).toHaveBeenCalledTimes(10);
 
-    ollama.expiresAt = undefined;
+    h.ollama.expiresAt = undefined;
     await advance(60_000);
-    expect(ollama.load).toHaveBeenCalledTimes(2);
+    expect(h.ollama.load).toHaveBeenCalledTimes(2);
   });
 
   it('without LLM_KEEP_WARM never checks /api/ps, and counts the model cold once keep_alive has passed unused', async () => {
-    create({ LLM_KEEP_WARM: 'false' }).start();
+    h.create({ LLM_KEEP_WARM: 'false' }).start();
     await advance();
     await advance(119_000);
-    expect(lifecycle.status().warm).toBe(true);
-    lifecycle.beginUse()();
+    expect(h.lifecycle.status().warm).toBe(true);
+    h.lifecycle.beginUse()();
     await advance(119_000);
-    expect(lifecycle.status().warm).toBe(true);
+    expect(h.lifecycle.status().warm).toBe(true);
     await advance(1_000);
 
-    expect(lifecycle.status()).toEqual({ state: 'ready', warm: false, capabilities: ['completion', 'tools'] });
-    expect(ollama.ps).not.toHaveBeenCalled();
+    expect(h.lifecycle.status()).toEqual({ state: 'ready', warm: false, capabilities: ['completion', 'tools'] });
+    expect(h.ollama.ps).not.toHaveBeenCalled();
   });
 });
 
