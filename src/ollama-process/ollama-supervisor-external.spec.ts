@@ -29,10 +29,7 @@ describe(OllamaSupervisor.name, () => {
     it('is adopted when the pid file names the orphaned `ollama serve` an earlier run started, and stopped at shutdown', async () => {
       const earlier = h.machine.add({ argv: ['ollama', 'serve'], ppid: 1 });
       h.machine.portAnswer = OLLAMA;
-      h.build();
-      h.pidFile.pid = earlier.pid;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(earlier.pid);
 
       expect(h.supervisor.status()).toMatchObject({ state: 'running', ownership: 'adopted', pid: earlier.pid });
       expect(h.machine.guards.has(earlier.pid)).toBe(true);
@@ -47,10 +44,7 @@ describe(OllamaSupervisor.name, () => {
     it('is external when the recorded pid now belongs to another program, whose pid is never signalled', async () => {
       const reused = h.machine.add({ argv: ['/usr/bin/postgres', '-D', '/data'], ppid: 1 });
       h.machine.portAnswer = OLLAMA;
-      h.build();
-      h.pidFile.pid = reused.pid;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(reused.pid);
 
       expect(h.supervisor.status()).toMatchObject({ ownership: 'external' });
       expect(h.pidFile.pid).toBeUndefined();
@@ -63,10 +57,7 @@ describe(OllamaSupervisor.name, () => {
       const otherInstance = h.machine.add({ argv: ['node', 'dist/main.js'], ppid: 1, exe: process.execPath });
       const theirs = h.machine.add({ argv: ['ollama', 'serve'], ppid: otherInstance.pid });
       h.machine.portAnswer = OLLAMA;
-      h.build();
-      h.pidFile.pid = theirs.pid;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(theirs.pid);
 
       expect(h.supervisor.status()).toMatchObject({ ownership: 'external' });
       expect(h.pidFile.pid).toBe(theirs.pid);

@@ -64,10 +64,7 @@ describe(OllamaSupervisor.name, () => {
     it('an adopted server that exits is replaced by an owned one', async () => {
       const earlier = h.machine.add({ argv: ['ollama', 'serve'], ppid: 1 });
       h.machine.portAnswer = OLLAMA;
-      h.build();
-      h.pidFile.pid = earlier.pid;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(earlier.pid);
       expect(h.supervisor.status().ownership).toBe('adopted');
 
       earlier.running = false;

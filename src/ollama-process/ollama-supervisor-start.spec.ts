@@ -142,10 +142,7 @@ describe(OllamaSupervisor.name, () => {
         ppid: 1,
         argv: ['/usr/lib/ollama/llama-server', '--model', 'b', '--port', '5'],
       });
-      h.build();
-      h.pidFile.pid = deadServer;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(deadServer);
 
       expect(h.machine.signals[0]).toEqual([deadServer, 'SIGTERM']);
       expect(h.machine.running(orphan.pid)).toBe(false);
@@ -156,10 +153,7 @@ describe(OllamaSupervisor.name, () => {
     it('leaves alone a recorded group that holds processes that do not look like Ollama', async () => {
       const deadServer = 3_000;
       const stranger = h.machine.add({ pgid: deadServer, ppid: 1, argv: ['bash', '-c', 'sleep 100'] });
-      h.build();
-      h.pidFile.pid = deadServer;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(deadServer);
 
       expect(h.machine.signals.filter(([pgid]) => pgid === deadServer)).toEqual([]);
       expect(h.machine.running(stranger.pid)).toBe(true);
@@ -173,10 +167,7 @@ describe(OllamaSupervisor.name, () => {
         hung.running = false;
         h.machine.portAnswer = NOTHING;
       };
-      h.build();
-      h.pidFile.pid = hung.pid;
-      h.supervisor.start();
-      await jest.advanceTimersByTimeAsync(0);
+      await h.startedWithRecordedPid(hung.pid);
 
       expect(h.machine.signals[0]).toEqual([hung.pid, 'SIGTERM']);
       expect(h.machine.running(hung.pid)).toBe(false);

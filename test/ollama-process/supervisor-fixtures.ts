@@ -88,6 +88,8 @@ export interface SupervisorHarness {
   build(overrides?: Partial<OllamaConfig>): OllamaSupervisor;
   /** `build`, then start it and let what is due at once run. */
   started(overrides?: Partial<OllamaConfig>): Promise<OllamaSupervisor>;
+  /** `build`, record `pid` in its pid file (as an earlier run would have), then start it as `started` does. */
+  startedWithRecordedPid(pid: number): Promise<OllamaSupervisor>;
   /** The value of the `ollama_up` gauge. */
   gaugeValue(): Promise<number>;
   /** How many restarts the metrics counted. */
@@ -135,6 +137,13 @@ export function useSupervisorHarness(): SupervisorHarness {
     build,
     async started(overrides: Partial<OllamaConfig> = {}): Promise<OllamaSupervisor> {
       build(overrides).start();
+      await jest.advanceTimersByTimeAsync(0);
+      return supervisor;
+    },
+    async startedWithRecordedPid(pid: number): Promise<OllamaSupervisor> {
+      build();
+      pidFile.pid = pid;
+      supervisor.start();
       await jest.advanceTimersByTimeAsync(0);
       return supervisor;
     },
