@@ -3,6 +3,17 @@ import { RFC3339_NANO, parseRfc3339, psModels, type Json, useEmulator } from './
 import { eventually } from '../support/eventually';
 import { postJson } from '../support/http';
 
+/** One non-streamed chat with `llama3.1`, read to the end; `fields` are added to the body. */
+async function chatOnce(emulator: OllamaEmulator, fields: Record<string, unknown> = {}): Promise<void> {
+  const res = await postJson(`${emulator.url}/api/chat`, {
+    model: 'llama3.1',
+    stream: false,
+    ...fields,
+    messages: [{ role: 'user', content: 'x' }],
+  });
+  await res.text();
+}
+
 jest.setTimeout(30_000);
 
 describe('OllamaEmulator', () => {
@@ -103,24 +114,11 @@ describe('OllamaEmulator', () => {
 
     it('overwrites the resident keep_alive only when a request carries one', async () => {
       await (await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1', keep_alive: -1 })).text();
-      await (
-        await postJson(`${h.emulator.url}/api/chat`, {
-          model: 'llama3.1',
-          stream: false,
-          messages: [{ role: 'user', content: 'x' }],
-        })
-      ).text();
+      await chatOnce(h.emulator);
       const [forever] = await psModels(h.emulator);
       expect(new Date(parseRfc3339(forever?.['expires_at'] as string)).getUTCFullYear()).toBeGreaterThan(2300);
 
-      await (
-        await postJson(`${h.emulator.url}/api/chat`, {
-          model: 'llama3.1',
-          stream: false,
-          keep_alive: '300ms',
-          messages: [{ role: 'user', content: 'x' }],
-        })
-      ).text();
+      await chatOnce(h.emulator, { keep_alive: '300ms' });
       const [short] = await psModels(h.emulator);
       expect(parseRfc3339(short?.['expires_at'] as string)).toBeLessThan(Date.now() + 5_000);
       await eventually('the new keep-alive to expire', () => h.emulator.residentModels().length === 0);
@@ -173,22 +171,9 @@ describe('OllamaEmulator', () => {
         await postJson(`${h.emulator.url}/api/generate`, { model: 'llama3.1', options: { num_ctx: 8192 } })
       ).text();
       expect((await psModels(h.emulator))[0]?.['context_length']).toBe(8192);
-      await (
-        await postJson(`${h.emulator.url}/api/chat`, {
-          model: 'llama3.1',
-          stream: false,
-          messages: [{ role: 'user', content: 'x' }],
-          options: { num_ctx: 8192 },
-        })
-      ).text();
+      await chatOnce(h.emulator, { options: { num_ctx: 8192 } });
       expect(h.emulator.stats).toMatchObject({ loads: 1, unloads: 0 });
-      await (
-        await postJson(`${h.emulator.url}/api/chat`, {
-          model: 'llama3.1',
-          stream: false,
-          messages: [{ role: 'user', content: 'x' }],
-        })
-      ).text();
+      await chatOnce(h.emulator);
       expect(h.emulator.stats).toMatchObject({ loads: 2, unloads: 1 });
       expect((await psModels(h.emulator))[0]?.['context_length']).toBe(4096);
     });
