@@ -168,6 +168,17 @@ async function run(
     const limit = Math.min(numCtx > 0 ? numCtx : info.contextLength, info.contextLength);
     const dimensions = typeof body['dimensions'] === 'number' ? body['dimensions'] : 0;
     const embeddings: number[][] = [];
+    // The vector of a text is the same each time: a request repeating an input formats it once.
+    const vectors = new Map<string, number[]>();
+    const vectorFor = (text: string): number[] => {
+      let vector = normalise(rawEmbedding(key, text, info.embeddingLength));
+      if (dimensions > 0 && dimensions < vector.length) {
+        vector = normalise(vector.slice(0, dimensions));
+      }
+      const formatted = vector.map(float32ForJson);
+      vectors.set(text, formatted);
+      return formatted;
+    };
     let promptTokens = 0;
     for (const input of inputs) {
       let text = input;
@@ -181,11 +192,7 @@ async function run(
         tokens = limit;
       }
       await compute(ctx, ex);
-      let vector = normalise(rawEmbedding(key, text, info.embeddingLength));
-      if (dimensions > 0 && dimensions < vector.length) {
-        vector = normalise(vector.slice(0, dimensions));
-      }
-      embeddings.push(vector.map(float32ForJson));
+      embeddings.push(vectors.get(text) ?? vectorFor(text));
       promptTokens += tokens;
     }
     const now = monotonicNs();
