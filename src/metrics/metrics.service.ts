@@ -7,12 +7,12 @@ const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 const LLM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300, 600];
 const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 /**
- * Milliseconds between the samples of `nodejs_eventloop_lag_*`. Every sample wakes an idle process,
- * at about 0.1 ms of CPU time each here: prom-client's default (10) would cost 10 ms a second, 100 costs
- * 1 ms, 250 costs 0.45 ms. Every stall longer than this is still caught, shorter ones in proportion to
- * their length.
+ * Milliseconds between the samples of `nodejs_eventloop_lag_*`. Every sample wakes an idle process, at
+ * 0.1 to 0.3 ms of CPU time each here: prom-client's default (10) would cost 10 to 30 ms a second. Every
+ * stall longer than this is still caught, shorter ones in proportion to their length; `/health/live`
+ * keeps its own, finer sampler for stalls.
  */
-const EVENT_LOOP_SAMPLE_MS = 250;
+const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export type LlmOutcome = 'success' | 'error' | 'timeout' | 'rejected' | 'aborted';
 export type CircuitStateValue = 0 | 1 | 2;

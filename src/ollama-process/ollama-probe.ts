@@ -85,7 +85,12 @@ export class OllamaProbe {
   }
 
   private get(path: string, signal?: AbortSignal): Promise<Answer> {
-    const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    // A timer cleared with the answer, unlike `AbortSignal.timeout`'s, which would wake an idle process
+    // once more after every probe.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), PROBE_TIMEOUT_MS);
+    timer.unref();
+    const timeout = deadline.signal;
     const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const client = this.url.protocol === 'https:' ? https : http;
     return new Promise<Answer>((resolve, reject) => {
@@ -104,7 +109,7 @@ export class OllamaProbe {
       });
       request.on('socket', (socket) => socket.once('connect', () => (connected = true)));
       request.on('error', (error) => reject(classify(error, connected, abort, timeout)));
-    });
+    }).finally(() => clearTimeout(timer));
   }
 }
 
