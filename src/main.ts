@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { errorText } from './common/errors/error-text';
+import { loadNestCommon } from './common/load-nest-common';
 import { resolve } from 'node:path';
 import {
   AppSettings,
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     throw error;
   }
   // Imported only after validation, so a bad environment stops the process before any module loads.
+  loadNestCommon();
   const { createApp } = await import('./bootstrap');
   const app = await createApp(config);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
