@@ -17,6 +17,9 @@ const REPO = resolve(__dirname, '../..');
 const MARKER = `q${Array.from({ length: 6 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[randomInt(36)]).join('')}`;
 const API_KEY = `${MARKER}-api-key-0123456789`;
 const STARTUP_TIMEOUT_MS = 240_000;
+/** Request ids of the requests that fail upstream, to find their log lines by. */
+const FAILED_RISK_ID = 'failed-risk-id';
+const BROKEN_STREAM_ID = 'broken-stream-id';
 /** pino's own fields, the access line's, and `err` (type and message) on a 5xx. */
 const ACCESS_LINE_KEYS = new Set([
   'level',
@@ -186,13 +189,40 @@ describe('what the service writes to its log', () => {
 
   it('fails upstream with the marker in the model answer', async () => {
     emulator.configure({ structuredReply: { verdict: MARKER } });
-    const risk = await postJson(`${url}/risk/assess`, { subject: `Bad answer ${MARKER}` }, key);
+    const risk = await postJson(
+      `${url}/risk/assess`,
+      { subject: `Bad answer ${MARKER}` },
+      {
+        ...key,
+        'x-request-id': FAILED_RISK_ID,
+      },
+    );
     expect(risk.status).toBe(502);
     emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 1, times: 1 });
-    const stream = await postJson(`${url}/chat`, { message: `Broken ${MARKER} stream`, stream: true }, key);
+    const stream = await postJson(
+      `${url}/chat`,
+      { message: `Broken ${MARKER} stream`, stream: true },
+      {
+        ...key,
+        'x-request-id': BROKEN_STREAM_ID,
+      },
+    );
     expect(stream.status).toBe(200);
     expect(await stream.text()).toContain('event: error');
   });
+
+  it("writes the request's id on the lines logged while serving it", async () => {
+    await stopService();
+    const lines = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const about = (msg: string): unknown[] => lines.filter((line) => line.msg === msg).map((line) => line.reqId);
+    // Every attempt of the risk assessment, and the stream's upstream failure.
+    expect(about('the model returned an invalid risk assessment')).toEqual([FAILED_RISK_ID, FAILED_RISK_ID]);
+    expect(about('Ollama failed the request')).toEqual([BROKEN_STREAM_ID]);
+    expect(about('POST /risk/assess 502')).toEqual([FAILED_RISK_ID]);
+  }, 60_000);
 
   it('never writes the content of a request or an answer, nor a key', async () => {
     await stopService();
