@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { ChatService } from './chat.service';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { requestContextOf } from '../common/http/request-context';
 import { ChatRequestDto } from './dto/chat-request.dto';
 import { ChatDoneDto, ChatResponseDto } from './dto/chat-response.dto';
 import { sendEventStream } from '../common/http/server-sent-events';
@@ -68,11 +68,11 @@ export class ChatController {
     @Body() body: ChatRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatResponseDto | Readable> {
-    const signal = abortOnClientDisconnect(reply);
+    const caller = requestContextOf(reply);
     if (body.stream !== true) {
-      return this.chat.reply(body, signal);
+      return this.chat.reply(body, caller);
     }
-    const events = await this.chat.stream(body, signal);
+    const events = await this.chat.stream(body, caller);
     return sendEventStream(reply, events, { stallTimeoutMs: this.ollama.timeoutMs });
   }
 }

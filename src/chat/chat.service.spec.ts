@@ -62,15 +62,18 @@ describe(ChatService.name, () => {
       expect(llm.calls.map((call) => call.request.model)).toEqual(['llama3.1', undefined]);
     });
 
-    it('passes only the options the caller set, the abort signal and the chat endpoint label', async () => {
+    it('passes only the options the caller set, the abort signal, the request id and the chat endpoint label', async () => {
       const { service, llm } = build();
       const signal = new AbortController().signal;
-      await service.reply({ message: 'Hi', options: { temperature: 0.1, seed: 7, top_p: undefined } }, signal);
+      await service.reply(
+        { message: 'Hi', options: { temperature: 0.1, seed: 7, top_p: undefined } },
+        { signal, requestId: 'req-1' },
+      );
       expect(llm.calls[0].request).toEqual({
         messages: [{ role: 'user', content: 'Hi' }],
         options: { temperature: 0.1, seed: 7 },
       });
-      expect(llm.calls[0].options).toEqual({ signal, endpoint: 'chat' });
+      expect(llm.calls[0].options).toEqual({ signal, endpoint: 'chat', requestId: 'req-1' });
     });
 
     it('sends no options when none were set', async () => {
@@ -155,7 +158,7 @@ describe(ChatService.name, () => {
       const client = new AbortController();
       llm.streamEvents = [{ type: 'delta', text: 'Hel' }, new Error('aborted')];
       const events: ChatStreamEvent[] = [];
-      for await (const event of await service.stream({ message: 'Hi', stream: true }, client.signal)) {
+      for await (const event of await service.stream({ message: 'Hi', stream: true }, { signal: client.signal })) {
         events.push(event);
         client.abort();
       }

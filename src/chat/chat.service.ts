@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors';
 import { Llm } from '../llm/llm';
-import type { LlmChatRequest, LlmMessage, LlmOptions, LlmStreamEvent } from '../llm/llm.types';
+import type { LlmCallOptions, LlmChatRequest, LlmMessage, LlmOptions, LlmStreamEvent } from '../llm/llm.types';
+import type { RequestContext } from '../common/http/request-context';
 import type { ChatRequestDto } from './dto/chat-request.dto';
 import type { ChatDoneDto, ChatResponseDto } from './dto/chat-response.dto';
 
@@ -50,6 +51,10 @@ function toLlmOptions(options: ChatRequestDto['options']): LlmOptions | undefine
   return Object.keys(picked).length > 0 ? picked : undefined;
 }
 
+function callOptions({ signal, requestId }: RequestContext): LlmCallOptions {
+  return { signal, endpoint: METRICS_ENDPOINT, requestId };
+}
+
 function toLlmRequest(request: ChatRequestDto): LlmChatRequest {
   const options = toLlmOptions(request.options);
   return {
@@ -68,12 +73,12 @@ export class ChatService {
 
   /**
    * The model's whole reply.
-   * @param signal aborts the upstream generation, e.g. when the client disconnects.
+   * @param caller its `signal` aborts the upstream generation, e.g. when the client disconnects.
    * @throws ServiceUnavailableError (503: not ready, overloaded, circuit open, shutting down),
    *   UpstreamTimeoutError (504: no answer within OLLAMA_TIMEOUT), BadGatewayError (502).
    */
-  async reply(request: ChatRequestDto, signal?: AbortSignal): Promise<ChatResponseDto> {
-    const result = await this.llm.chat(toLlmRequest(request), { signal, endpoint: METRICS_ENDPOINT });
+  async reply(request: ChatRequestDto, caller: RequestContext = {}): Promise<ChatResponseDto> {
+    const result = await this.llm.chat(toLlmRequest(request), callOptions(caller));
     return {
       reply: result.content,
       model: result.model,
@@ -87,17 +92,17 @@ export class ChatService {
    * Starts a streamed reply. The promise settles once the model has accepted the request, so every
    * refusal before the first byte (503, 504, 502) is thrown here and can still become a plain JSON
    * error. The events then never throw: deltas, then one `done`, or a final `error` event when the
-   * generation fails midway. Ending the iteration early, or aborting `signal`, aborts the generation.
+   * generation fails midway. Ending the iteration early, or aborting `caller.signal`, aborts the generation.
    * @throws ServiceUnavailableError, UpstreamTimeoutError, BadGatewayError, as `reply`.
    */
-  async stream(request: ChatRequestDto, signal?: AbortSignal): Promise<AsyncIterable<ChatStreamEvent>> {
-    const upstream = await this.llm.stream(toLlmRequest(request), { signal, endpoint: METRICS_ENDPOINT });
-    return this.events(upstream, signal);
+  async stream(request: ChatRequestDto, caller: RequestContext = {}): Promise<AsyncIterable<ChatStreamEvent>> {
+    const upstream = await this.llm.stream(toLlmRequest(request), callOptions(caller));
+    return this.events(upstream, caller);
   }
 
   private async *events(
     upstream: AsyncIterable<LlmStreamEvent>,
-    signal: AbortSignal | undefined,
+    caller: RequestContext,
   ): AsyncGenerator<ChatStreamEvent> {
     let finished = false;
     try {
@@ -126,7 +131,7 @@ export class ChatService {
         yield { event: 'error', data: { message: MISSING_DONE } };
       }
     } catch (error) {
-      if (finished || signal?.aborted) {
+      if (finished || caller.signal?.aborted) {
         // The reply is complete, or the client has gone: there is nobody to tell.
         return;
       }
@@ -134,7 +139,7 @@ export class ChatService {
         yield { event: 'error', data: { message: error.message } };
         return;
       }
-      this.logger.error({ err: error }, 'chat stream failed');
+      this.logger.error({ err: error, reqId: caller.requestId }, 'chat stream failed');
       yield { event: 'error', data: { message: UNEXPECTED_STREAM_FAILURE } };
     }
   }

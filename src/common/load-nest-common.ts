@@ -32,7 +32,8 @@ export function loadNestCommon(): void {
   const Real = Intl.DateTimeFormat;
   Intl.DateTimeFormat = new Proxy(Real, {
     construct: (_target, args) => formatterOnFirstUse(Real, args as ConstructorParameters<DateTimeFormatConstructor>),
-    apply: (_target, _this, args) => formatterOnFirstUse(Real, args as ConstructorParameters<DateTimeFormatConstructor>),
+    apply: (_target, _this, args) =>
+      formatterOnFirstUse(Real, args as ConstructorParameters<DateTimeFormatConstructor>),
   });
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -58,7 +58,15 @@ export class Admission implements CallMover {
       this.metrics.refused(options.endpoint, refusal.reason, arrivedAt);
       throw refusal;
     }
-    const call = new InferenceCall(options.endpoint, model, backend, arrivedAt, options.signal, this.onFinished);
+    const call = new InferenceCall(
+      options.endpoint,
+      model,
+      backend,
+      arrivedAt,
+      options.signal,
+      this.onFinished,
+      options.requestId,
+    );
     try {
       call.hold(await backend.bulkhead(model).acquire(call.signal));
     } catch (error) {

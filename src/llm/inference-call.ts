@@ -31,6 +31,8 @@ export class InferenceCall {
     readonly arrivedAt: number,
     private readonly clientSignal: AbortSignal | undefined,
     private readonly onFinish: (call: InferenceCall, outcome: LlmOutcome) => void,
+    /** The HTTP request the call serves, for the log lines about it. */
+    readonly requestId?: string,
   ) {
     if (clientSignal?.aborted) {
       this.abort('client');

@@ -127,7 +127,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     const call = await this.admission.admit(model, options);
     try {
       const result = await this.failover.run(call, (backend, signal) =>
-        backend.client.chat(model, request, { signal, timeoutMs: this.ollama.timeoutMs }),
+        backend.client.chat(model, request, { signal, timeoutMs: this.ollama.timeoutMs, requestId: call.requestId }),
       );
       this.metrics.tokens(result.usage);
       call.finish('success');
@@ -145,7 +145,11 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
       const upstream = await this.failover.run(
         call,
         (backend, signal) =>
-          backend.client.chatStream(model, request, { signal, idleTimeoutMs: this.ollama.timeoutMs }),
+          backend.client.chatStream(model, request, {
+            signal,
+            idleTimeoutMs: this.ollama.timeoutMs,
+            requestId: call.requestId,
+          }),
         () => streamEnd.promise,
       );
       return relayStream(upstream, call, streamEnd, {
@@ -163,7 +167,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
     const call: InferenceCall = await this.admission.admit(model, options);
     try {
       const result = await this.failover.run(call, (backend, signal) =>
-        backend.client.embed(model, request, { signal, timeoutMs: this.ollama.timeoutMs }),
+        backend.client.embed(model, request, { signal, timeoutMs: this.ollama.timeoutMs, requestId: call.requestId }),
       );
       this.metrics.tokens({ promptTokens: result.promptTokens, completionTokens: 0 });
       call.finish('success');
@@ -174,7 +178,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
   }
 
   async forward(request: LlmForwardRequest, options: LlmCallOptions): Promise<LlmForwardResponse> {
-    const idle = { idleTimeoutMs: this.ollama.timeoutMs };
+    const idle = { idleTimeoutMs: this.ollama.timeoutMs, requestId: options.requestId };
     if (request.model === undefined) {
       const backend = this.pool.anyUp();
       if (backend === undefined) {
@@ -191,7 +195,7 @@ export class LlmService extends Llm implements OnModuleInit, OnApplicationBootst
           return call();
         });
       } catch (error) {
-        throw this.errors.mapControl(error);
+        throw this.errors.mapControl(error, options.requestId);
       }
     }
     const model = this.registry.resolve(request.model);

@@ -83,6 +83,8 @@ export interface LlmCallOptions {
   signal?: AbortSignal;
   /** Label for metrics: `chat`, `risk`, `openai`, `embeddings`… */
   endpoint: string;
+  /** The id of the HTTP request this call serves: what is logged about the call carries it as `reqId`. */
+  requestId?: string;
 }
 
 export interface LlmUsage {

@@ -34,8 +34,11 @@ export class UpstreamErrors {
     return new ServiceUnavailableError(`${this.circuitMessage()}; retry in ${seconds} s`, 'circuit_open', seconds);
   }
 
-  /** The error to throw for a failed control call (one that concerns no model and holds no slot). */
-  mapControl(error: unknown): unknown {
+  /**
+   * The error to throw for a failed control call (one that concerns no model and holds no slot).
+   * @param requestId the HTTP request the call served, if any, for the log line.
+   */
+  mapControl(error: unknown, requestId?: string): unknown {
     if (!(error instanceof OllamaClientError)) {
       return error;
     }
@@ -50,7 +53,10 @@ export class UpstreamErrors {
       case 'model_not_found':
       case 'upstream':
       case 'protocol':
-        this.logger.warn({ err: { message: error.message, detail: error.detail } }, 'Ollama failed a control call');
+        this.logger.warn(
+          { err: { message: error.message, detail: error.detail }, reqId: requestId },
+          'Ollama failed a control call',
+        );
         return new BadGatewayError('the model server failed to answer');
     }
   }
@@ -90,7 +96,7 @@ export class UpstreamErrors {
         );
       case 'unreachable':
         this.logger.warn(
-          { err: { message: error.message, detail: error.detail }, backend: call.backend.url },
+          { err: { message: error.message, detail: error.detail }, backend: call.backend.url, reqId: call.requestId },
           'Ollama unreachable',
         );
         return midStream
@@ -112,6 +118,7 @@ export class UpstreamErrors {
             err: { message: error.message, detail: error.detail, status: error.httpStatus },
             endpoint: call.endpoint,
             backend: call.backend.url,
+            reqId: call.requestId,
           },
           'Ollama failed the request',
         );

@@ -36,9 +36,9 @@ function writable(response: ServerResponse, stallTimeoutMs: number): Promise<boo
  * one, with a last `{"error": "…"}` line, which Ollama's clients raise as an error; any other answer
  * is cut off, so that it cannot pass for a whole one.
  */
-function endBroken(response: ServerResponse, error: unknown, ndjson: boolean): void {
+function endBroken(response: ServerResponse, error: unknown, ndjson: boolean, requestId: string): void {
   if (!(error instanceof DomainError)) {
-    logger.error({ err: error }, 'relaying an answer of Ollama failed');
+    logger.error({ err: error, reqId: requestId }, 'relaying an answer of Ollama failed');
   }
   if (response.destroyed || error instanceof LlmCallAbortedError) {
     response.destroy();
@@ -85,7 +85,7 @@ export async function relayAnswer(
       if (!response.write(next.value)) {
         if (!(await writable(response, stallTimeoutMs))) {
           const reason = new ClientStalledError(stallTimeoutMs);
-          logger.warn({ requestId: String(reply.request.id) }, reason.message);
+          logger.warn({ reqId: String(reply.request.id) }, reason.message);
           dropClient(reply, reason);
           break;
         }
@@ -99,7 +99,7 @@ export async function relayAnswer(
       response.end();
     }
   } catch (error) {
-    endBroken(response, error, ndjson);
+    endBroken(response, error, ndjson, String(reply.request.id));
   } finally {
     // Leaving before the end ends the call, which closes Ollama's connection and so its generation.
     await chunks.return?.(undefined);

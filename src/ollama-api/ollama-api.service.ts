@@ -3,7 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { BadGatewayError, InvalidRequestError } from '../common/errors';
 import { OllamaConfig, ollamaConfig } from '../config/configuration';
 import { Llm } from '../llm/llm';
-import type { LlmForwardResponse } from '../llm/llm.types';
+import type { LlmCallOptions, LlmForwardResponse } from '../llm/llm.types';
+import type { RequestContext } from '../common/http/request-context';
 import { relayAnswer } from './answer-relay';
 import { LoadedContextLengths } from './loaded-context';
 import { OllamaModelNotFoundError } from './ollama-api.errors';
@@ -20,6 +21,10 @@ export type InferencePath = '/api/chat' | '/api/generate' | '/api/embed' | '/api
 
 /** Ollama's list routes, answered with the served models only. */
 export type ListPath = '/api/tags' | '/api/ps';
+
+function callOptions({ signal, requestId }: RequestContext): LlmCallOptions {
+  return { signal, endpoint: OLLAMA_ENDPOINT, requestId };
+}
 
 function requestObject(body: unknown): Record<string, unknown> {
   if (body === undefined) {
@@ -56,13 +61,13 @@ export class OllamaApiService {
    * @throws OllamaModelNotFoundError (404) for a model that is not served; Ollama is not called.
    * @throws what `Llm.forward` throws (503, 504, 502).
    */
-  async infer(path: InferencePath, body: unknown, signal: AbortSignal): Promise<LlmForwardResponse> {
+  async infer(path: InferencePath, body: unknown, caller: RequestContext): Promise<LlmForwardResponse> {
     const request = requestObject(body);
     const model = this.servedModel(request.model);
     await this.checkOptions(request, model);
     return this.llm.forward(
       { model, method: 'POST', path, body: { ...request, model, keep_alive: this.ollama.keepAlive.apiValue } },
-      { signal, endpoint: OLLAMA_ENDPOINT },
+      callOptions(caller),
     );
   }
 
@@ -70,14 +75,11 @@ export class OllamaApiService {
    * Relays `/api/show` for a served model (`model`, or its deprecated alias `name`).
    * @throws InvalidRequestError (400) without a model; OllamaModelNotFoundError (404) for one not served.
    */
-  async show(body: unknown, signal: AbortSignal): Promise<LlmForwardResponse> {
+  async show(body: unknown, caller: RequestContext): Promise<LlmForwardResponse> {
     const request = requestObject(body);
     const requested = typeof request.model === 'string' && request.model !== '' ? request.model : request.name;
     const model = this.servedModel(requested);
-    return this.llm.forward(
-      { method: 'POST', path: '/api/show', body: { ...request, model } },
-      { signal, endpoint: OLLAMA_ENDPOINT },
-    );
+    return this.llm.forward({ method: 'POST', path: '/api/show', body: { ...request, model } }, callOptions(caller));
   }
 
   /** Writes Ollama's `answer` to the client as it comes (`relayAnswer`), dropping a client that stalls for OLLAMA_TIMEOUT. */
@@ -86,16 +88,16 @@ export class OllamaApiService {
   }
 
   /** Relays `/api/version`: the version of the Ollama that answers. */
-  version(signal: AbortSignal): Promise<LlmForwardResponse> {
-    return this.llm.forward({ method: 'GET', path: '/api/version' }, { signal, endpoint: OLLAMA_ENDPOINT });
+  version(caller: RequestContext): Promise<LlmForwardResponse> {
+    return this.llm.forward({ method: 'GET', path: '/api/version' }, callOptions(caller));
   }
 
   /**
    * Ollama's `/api/tags` or `/api/ps` with only the served models in it.
    * @throws BadGatewayError (502) when Ollama's answer is not such a list; what `Llm.forward` throws.
    */
-  async list(path: ListPath, signal: AbortSignal): Promise<ModelList> {
-    const answer = await this.llm.forward({ method: 'GET', path }, { signal, endpoint: OLLAMA_ENDPOINT });
+  async list(path: ListPath, caller: RequestContext): Promise<ModelList> {
+    const answer = await this.llm.forward({ method: 'GET', path }, callOptions(caller));
     const served = servedOnly(await readJsonAnswer(answer, path), (name) => this.llm.findModel(name) !== undefined);
     if (served === undefined) {
       throw new BadGatewayError(`Ollama answered ${path} without a list of models`);

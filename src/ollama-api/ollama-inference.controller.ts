@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { requestContextOf } from '../common/http/request-context';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { requireJsonBody } from './json-body';
 import { InferencePath, OllamaApiService } from './ollama-api.service';
@@ -124,8 +124,8 @@ export class OllamaInferenceController {
     reply: FastifyReply,
   ): Promise<void> {
     requireJsonBody(contentType);
-    const signal = abortOnClientDisconnect(reply);
-    const answer = await this.api.infer(path, body, signal);
-    await this.api.relay(reply, answer, signal);
+    const caller = requestContextOf(reply);
+    const answer = await this.api.infer(path, body, caller);
+    await this.api.relay(reply, answer, caller.signal);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { requestContextOf } from '../common/http/request-context';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { requireJsonBody } from './json-body';
 import { OllamaApiService } from './ollama-api.service';
@@ -26,7 +26,7 @@ export class OllamaModelsController {
   @ApiOkResponse(MODEL_LIST)
   @ApiOllamaErrors(401, 429, 502, 503, 504)
   tags(@Res({ passthrough: true }) reply: FastifyReply): Promise<ModelList> {
-    return this.api.list('/api/tags', abortOnClientDisconnect(reply));
+    return this.api.list('/api/tags', requestContextOf(reply));
   }
 
   @Get('ps')
@@ -34,7 +34,7 @@ export class OllamaModelsController {
   @ApiOkResponse(MODEL_LIST)
   @ApiOllamaErrors(401, 429, 502, 503, 504)
   ps(@Res({ passthrough: true }) reply: FastifyReply): Promise<ModelList> {
-    return this.api.list('/api/ps', abortOnClientDisconnect(reply));
+    return this.api.list('/api/ps', requestContextOf(reply));
   }
 
   @Post('show')
@@ -56,8 +56,8 @@ export class OllamaModelsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     requireJsonBody(contentType);
-    const signal = abortOnClientDisconnect(reply);
-    await this.api.relay(reply, await this.api.show(body, signal), signal);
+    const caller = requestContextOf(reply);
+    await this.api.relay(reply, await this.api.show(body, caller), caller.signal);
   }
 
   @Get('version')
@@ -68,7 +68,7 @@ export class OllamaModelsController {
   })
   @ApiOllamaErrors(401, 429, 502, 503, 504)
   async version(@Res() reply: FastifyReply): Promise<void> {
-    const signal = abortOnClientDisconnect(reply);
-    await this.api.relay(reply, await this.api.version(signal), signal);
+    const caller = requestContextOf(reply);
+    await this.api.relay(reply, await this.api.version(caller), caller.signal);
   }
 }

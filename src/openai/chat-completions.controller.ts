@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Res, UseFilters } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -8,12 +8,12 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { parseChatCompletionRequest } from './chat-completion-request';
 import { ChatCompletionsService } from './chat-completions.service';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { requestContextOf } from '../common/http/request-context';
 import { sendEventStream } from '../common/http/server-sent-events';
 import { ollamaConfig, OllamaConfig } from '../config/configuration';
 import { formatEvent } from './event-stream';
@@ -69,11 +69,10 @@ export class ChatCompletionsController {
   @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
   async create(
     @Body() body: unknown,
-    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatCompletion | Readable> {
     const parsed = parseChatCompletionRequest(body);
-    const context = { signal: abortOnClientDisconnect(reply), requestId: String(request.id) };
+    const context = requestContextOf(reply);
     if (!parsed.stream) {
       return this.completions.complete(parsed, context);
     }

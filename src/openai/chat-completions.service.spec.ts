@@ -87,7 +87,7 @@ describe(ChatCompletionsService.name, () => {
       expect(first.id).not.toBe(second.id);
     });
 
-    it('passes the request, the signal and the openai metrics label to the model', async () => {
+    it('passes the request, the signal, the request id and the openai metrics label to the model', async () => {
       const { service, llm } = build();
       const signal = new AbortController().signal;
       const llmRequest: LlmChatRequest = {
@@ -97,7 +97,7 @@ describe(ChatCompletionsService.name, () => {
       };
       await service.complete(request({ llm: llmRequest }), { signal, requestId: 'r' });
       expect(llm.calls).toEqual([
-        { request: { ...llmRequest, model: MODEL }, options: { signal, endpoint: METRICS_ENDPOINT } },
+        { request: { ...llmRequest, model: MODEL }, options: { signal, endpoint: METRICS_ENDPOINT, requestId: 'r' } },
       ]);
       expect(METRICS_ENDPOINT).toBe('openai');
     });
@@ -161,11 +161,11 @@ describe(ChatCompletionsService.name, () => {
       expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
     });
 
-    it('passes the openai metrics label and the signal to the model', async () => {
+    it('passes the openai metrics label, the signal and the request id to the model', async () => {
       const { service, llm } = build();
       const signal = new AbortController().signal;
       await collect(await service.stream(request({ stream: true }), { signal, requestId: 'r' }));
-      expect(llm.calls[0].options).toEqual({ signal, endpoint: 'openai' });
+      expect(llm.calls[0].options).toEqual({ signal, endpoint: 'openai', requestId: 'r' });
     });
 
     it('refuses another model before anything is sent', async () => {

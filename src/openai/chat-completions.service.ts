@@ -31,6 +31,10 @@ export interface CompletionContext {
   requestId: string;
 }
 
+function callOptions({ signal, requestId }: CompletionContext): LlmCallOptions {
+  return { signal, endpoint: METRICS_ENDPOINT, requestId };
+}
+
 /** OpenAI's ids look like `chatcmpl-` followed by random letters and digits. */
 export function newCompletionId(): string {
   return `chatcmpl-${randomHex(15)}`;
@@ -84,7 +88,7 @@ export class ChatCompletionsService {
    */
   async complete(request: ChatCompletionRequest, context: CompletionContext): Promise<ChatCompletion> {
     const model = this.served.resolve(request.model);
-    const options = { signal: context.signal, endpoint: METRICS_ENDPOINT };
+    const options = callOptions(context);
     const result =
       request.tools?.mode === 'forced'
         ? await this.forcedCall(model, request, options)
@@ -132,7 +136,7 @@ export class ChatCompletionsService {
     context: CompletionContext,
   ): Promise<AsyncIterable<ChatCompletionStreamEvent>> {
     const model = this.served.resolve(request.model);
-    const options = { signal: context.signal, endpoint: METRICS_ENDPOINT };
+    const options = callOptions(context);
     const upstream =
       request.tools?.mode === 'forced'
         ? replay(await this.forcedCall(model, request, options))
@@ -158,7 +162,7 @@ export class ChatCompletionsService {
         return { ...result, content: '', toolCalls: [answer.call] };
       }
       this.logger.warn(
-        { attempt, problem: answer.problem, doneReason: result.doneReason },
+        { attempt, problem: answer.problem, doneReason: result.doneReason, reqId: options.requestId },
         'the model did not answer a forced tool choice with a valid call',
       );
     }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { requestContextOf } from '../common/http/request-context';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { EMBEDDING_LIST_SCHEMA, EMBEDDINGS_DESCRIPTION, EMBEDDINGS_REQUEST_SCHEMA } from './embeddings.openapi';
 import { parseEmbeddingsRequest } from './embeddings-request';
@@ -27,6 +27,6 @@ export class EmbeddingsController {
   @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
   create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<EmbeddingList> {
     const request = parseEmbeddingsRequest(body);
-    return this.embeddings.embed(request, abortOnClientDisconnect(reply));
+    return this.embeddings.embed(request, requestContextOf(reply));
   }
 }

@@ -29,7 +29,7 @@ describe(EmbeddingsService.name, () => {
     const signal = new AbortController().signal;
     const list = await service.embed(
       { model: 'nomic-embed-text', input: ['a', 'b'], encoding: 'float', dimensions: 2 },
-      signal,
+      { signal, requestId: 'req-1' },
     );
     expect(list).toEqual({
       object: 'list',
@@ -41,7 +41,10 @@ describe(EmbeddingsService.name, () => {
       usage: { prompt_tokens: 7, total_tokens: 7 },
     });
     expect(llm.embedCalls).toEqual([
-      { request: { model: EMBEDDER, input: ['a', 'b'], dimensions: 2 }, options: { signal, endpoint: 'embeddings' } },
+      {
+        request: { model: EMBEDDER, input: ['a', 'b'], dimensions: 2 },
+        options: { signal, endpoint: 'embeddings', requestId: 'req-1' },
+      },
     ]);
     expect(EMBEDDINGS_METRICS_ENDPOINT).toBe('embeddings');
   });

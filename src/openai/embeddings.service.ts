@@ -1,3 +1,4 @@
+import type { RequestContext } from '../common/http/request-context';
 import { Injectable } from '@nestjs/common';
 import { Llm } from '../llm/llm';
 import { float32Base64 } from './embedding-encoding';
@@ -22,11 +23,12 @@ export class EmbeddingsService {
    * @throws ModelCapabilityError 400 for a model without the `embedding` capability.
    * @throws ServiceUnavailableError (503), UpstreamTimeoutError (504), BadGatewayError (502), as `Llm.embed`.
    */
-  async embed(request: EmbeddingsRequest, signal?: AbortSignal): Promise<EmbeddingList> {
+  async embed(request: EmbeddingsRequest, caller: RequestContext = {}): Promise<EmbeddingList> {
     const model = this.served.resolve(request.model);
     const result = await this.llm.embed(toLlmEmbedRequest(request, model), {
-      signal,
+      signal: caller.signal,
       endpoint: EMBEDDINGS_METRICS_ENDPOINT,
+      requestId: caller.requestId,
     });
     return {
       object: 'list',

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { abortOnClientDisconnect } from '../common/http/client-disconnect';
+import { requestContextOf } from '../common/http/request-context';
 import { ApiErrorResponses } from '../common/openapi/api-error-responses.decorator';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { RiskAssessRequestDto } from './dto/risk-assess-request.dto';
@@ -31,6 +31,6 @@ export class RiskController {
     @Body() body: RiskAssessRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RiskAssessResponseDto> {
-    return this.risk.assess(body, abortOnClientDisconnect(reply));
+    return this.risk.assess(body, requestContextOf(reply));
   }
 }

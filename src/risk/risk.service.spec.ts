@@ -67,13 +67,13 @@ describe(RiskService.name, () => {
   it('asks for the schema as structured output, at a low temperature, labelled risk', async () => {
     const { service, llm } = build([VALID]);
     const signal = new AbortController().signal;
-    await service.assess(REQUEST, signal);
+    await service.assess(REQUEST, { signal, requestId: 'req-1' });
     const [{ request, options }] = llm.calls;
     expect(request.format).toBe(RISK_ANSWER_SCHEMA);
     expect(request.options?.temperature).toBeLessThanOrEqual(0.3);
     expect(request.messages[0].role).toBe('system');
     expect(request.messages[1].content).toContain('[1] {"text":"CFO resigned","source":null,"date":null}');
-    expect(options).toEqual({ signal, endpoint: 'risk' });
+    expect(options).toEqual({ signal, endpoint: 'risk', requestId: 'req-1' });
   });
 
   it('leaves indicators out when no prices were given', async () => {

@@ -1,3 +1,4 @@
+import type { RequestContext } from '../common/http/request-context';
 import { Injectable, Logger } from '@nestjs/common';
 import { BadGatewayError, InvalidRequestError } from '../common/errors';
 import { Llm } from '../llm/llm';
@@ -31,12 +32,12 @@ export class RiskService {
   /**
    * Assesses the subject. The model's answer is checked against the assessment schema; an invalid
    * answer is asked for once more (`RISK_MAX_ATTEMPTS` calls in all).
-   * @param signal aborts the upstream generation, e.g. when the client disconnects.
+   * @param caller its `signal` aborts the upstream generation, e.g. when the client disconnects.
    * @throws InvalidRequestError (400) when the prices are too extreme to compute returns from,
    *   BadGatewayError (502) when the model gave no valid assessment, and whatever `Llm.chat`
    *   throws: ServiceUnavailableError (503), UpstreamTimeoutError (504), BadGatewayError (502).
    */
-  async assess(request: RiskAssessRequestDto, signal?: AbortSignal): Promise<RiskAssessResponseDto> {
+  async assess(request: RiskAssessRequestDto, caller: RequestContext = {}): Promise<RiskAssessResponseDto> {
     const evidence = request.evidence ?? [];
     const indicators = request.prices === undefined ? undefined : this.indicatorsOf(request.prices);
     const messages = buildRiskMessages({
@@ -50,7 +51,7 @@ export class RiskService {
     for (let attempt = 1; attempt <= RISK_MAX_ATTEMPTS; attempt++) {
       const result: LlmChatResult = await this.llm.chat(
         { model: request.model, messages, format: RISK_ANSWER_SCHEMA, options: ASSESSMENT_OPTIONS },
-        { signal, endpoint: METRICS_ENDPOINT },
+        { signal: caller.signal, endpoint: METRICS_ENDPOINT, requestId: caller.requestId },
       );
       const check = parseRiskAnswer(result.content, evidence.length);
       if (check.valid) {
@@ -67,7 +68,7 @@ export class RiskService {
         };
       }
       this.logger.warn(
-        { attempt, problem: check.problem, doneReason: result.doneReason },
+        { attempt, problem: check.problem, doneReason: result.doneReason, reqId: caller.requestId },
         'the model returned an invalid risk assessment',
       );
     }

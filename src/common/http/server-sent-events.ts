@@ -56,14 +56,15 @@ export function sendEventStream<T = ServerSentEvent>(
   { format = formatServerSentEvent as (event: T) => string, stallTimeoutMs }: EventStreamOptions<T>,
 ): Readable {
   void reply.headers(EVENT_STREAM_HEADERS);
+  const requestId = String(reply.request.id);
   const body = new PassThrough();
   const drop = (): void => {
     const reason = new ClientStalledError(stallTimeoutMs);
-    logger.warn({ requestId: String(reply.request.id) }, reason.message);
+    logger.warn({ reqId: requestId }, reason.message);
     dropClient(reply, reason);
     body.destroy();
   };
-  void pump(events[Symbol.asyncIterator](), body, { format, stallTimeoutMs, drop });
+  void pump(events[Symbol.asyncIterator](), body, { format, stallTimeoutMs, drop, requestId });
   return body;
 }
 
@@ -72,6 +73,8 @@ interface PumpOptions<T> {
   stallTimeoutMs: number;
   /** Gives up on the client; `body` is destroyed after it. */
   drop: () => void;
+  /** Of the request answered, for the log. */
+  requestId: string;
 }
 
 /** Writes the events into `body` one at a time, waiting for room after each write that filled it. */
@@ -98,7 +101,7 @@ async function pump<T>(events: AsyncIterator<T>, body: Writable, options: PumpOp
     body.destroy(error instanceof Error ? error : new Error(String(error)));
   } finally {
     if (!ended) {
-      await endIteration(events);
+      await endIteration(events, options.requestId);
     }
   }
 }
@@ -124,11 +127,11 @@ function drainOf(stream: Writable, timeoutMs: number): Promise<'drained' | 'clos
   });
 }
 
-async function endIteration<T>(events: AsyncIterator<T>): Promise<void> {
+async function endIteration<T>(events: AsyncIterator<T>, requestId: string): Promise<void> {
   try {
     await events.return?.();
   } catch (error) {
     // Nobody is left to tell; the model call has ended either way.
-    logger.warn({ err: error }, 'ending an abandoned event stream failed');
+    logger.warn({ err: error, reqId: requestId }, 'ending an abandoned event stream failed');
   }
 }

@@ -11,6 +11,8 @@ export interface OllamaCallOptions {
   signal?: AbortSignal;
   /** Milliseconds the whole answer may take. */
   timeoutMs: number;
+  /** The HTTP request the call serves, if any: logged as `reqId`. */
+  requestId?: string;
 }
 
 /** An answer of Ollama's as it came, for relaying. */
@@ -24,6 +26,8 @@ export interface OllamaStreamOptions {
   signal?: AbortSignal;
   /** Milliseconds of silence allowed before the headers and between chunks; `Infinity` for none. */
   idleTimeoutMs: number;
+  /** The HTTP request the call serves, if any: logged as `reqId`. */
+  requestId?: string;
 }
 
 /** Error bodies of failed calls are read up to this size; the rest is noise for a log line. */
@@ -86,7 +90,7 @@ export class OllamaHttp {
     try {
       answer = await exchange.collect(this.pool, this.request(method, path, body));
     } catch (error) {
-      throw this.toClientError(error, exchange, path);
+      throw this.toClientError(error, exchange, path, options.requestId);
     }
     if (answer.status !== 200) {
       throw this.statusError(path, answer.status, answer.text);
@@ -111,9 +115,9 @@ export class OllamaHttp {
   ): Promise<AsyncGenerator<T>> {
     const { exchange, status } = await this.open('POST', path, body, options);
     if (status !== 200) {
-      throw this.statusError(path, status, await this.errorBody(exchange, path));
+      throw this.statusError(path, status, await this.errorBody(exchange, path, options.requestId));
     }
-    return this.iterate(exchange, path, isLast);
+    return this.iterate(exchange, path, isLast, options.requestId);
   }
 
   /**
@@ -125,14 +129,18 @@ export class OllamaHttp {
   async raw(method: OllamaMethod, path: string, body: unknown, options: OllamaStreamOptions): Promise<OllamaRawAnswer> {
     const { exchange, status, contentType } = await this.open(method, path, body, options);
     if (status >= 500 || status === 404) {
-      const text = await this.errorBody(exchange, path);
+      const text = await this.errorBody(exchange, path, options.requestId);
       const failure = this.statusError(path, status, text);
       if (status >= 500 || failure.kind === 'model_not_found') {
         throw failure;
       }
       return { status, ...(contentType !== undefined && { contentType }), body: single(Buffer.from(text)) };
     }
-    return { status, ...(contentType !== undefined && { contentType }), body: this.bytes(exchange, path) };
+    return {
+      status,
+      ...(contentType !== undefined && { contentType }),
+      body: this.bytes(exchange, path, options.requestId),
+    };
   }
 
   /** Closes every socket. Safe to call twice. */
@@ -164,15 +172,15 @@ export class OllamaHttp {
       const head = await exchange.open(this.pool, this.request(method, path, body));
       return { exchange, ...head };
     } catch (error) {
-      throw this.toClientError(error, exchange, path);
+      throw this.toClientError(error, exchange, path, options.requestId);
     }
   }
 
-  private async errorBody(exchange: UpstreamExchange, path: string): Promise<string> {
+  private async errorBody(exchange: UpstreamExchange, path: string, requestId?: string): Promise<string> {
     try {
       return await exchange.readText(ERROR_BODY_LIMIT);
     } catch (error) {
-      throw this.toClientError(error, exchange, path);
+      throw this.toClientError(error, exchange, path, requestId);
     }
   }
 
@@ -180,6 +188,7 @@ export class OllamaHttp {
     exchange: UpstreamExchange,
     path: string,
     isLast: (item: T) => boolean,
+    requestId?: string,
   ): AsyncGenerator<T> {
     const lines = readNdjson(exchange.chunks());
     try {
@@ -201,7 +210,7 @@ export class OllamaHttp {
         }
       }
     } catch (error) {
-      throw this.toClientError(error, exchange, path);
+      throw this.toClientError(error, exchange, path, requestId);
     } finally {
       // Also reached when the consumer leaves the loop early: closing the connection stops Ollama.
       await lines.return(undefined);
@@ -209,11 +218,11 @@ export class OllamaHttp {
     }
   }
 
-  private async *bytes(exchange: UpstreamExchange, path: string): AsyncGenerator<Buffer> {
+  private async *bytes(exchange: UpstreamExchange, path: string, requestId?: string): AsyncGenerator<Buffer> {
     try {
       yield* exchange.chunks();
     } catch (error) {
-      throw this.toClientError(error, exchange, path);
+      throw this.toClientError(error, exchange, path, requestId);
     } finally {
       exchange.abandon();
     }
@@ -230,7 +239,12 @@ export class OllamaHttp {
     return new OllamaClientError('upstream', `Ollama answered ${path} with HTTP ${status}`, detail, status);
   }
 
-  private toClientError(error: unknown, exchange: UpstreamExchange, path: string): OllamaClientError {
+  private toClientError(
+    error: unknown,
+    exchange: UpstreamExchange,
+    path: string,
+    requestId: string | undefined,
+  ): OllamaClientError {
     if (error instanceof OllamaClientError) {
       return error;
     }
@@ -262,7 +276,7 @@ export class OllamaHttp {
       );
     }
     const message = errorText(error);
-    this.logger.warn({ err: error, path }, 'unexpected failure calling Ollama');
+    this.logger.warn({ err: error, path, reqId: requestId }, 'unexpected failure calling Ollama');
     return new OllamaClientError('unreachable', `the call to Ollama's ${path} failed`, message, undefined, {
       cause: error,
     });
