@@ -1,6 +1,19 @@
 import { BUSY_MESSAGE, OllamaEmulator } from './ollama-emulator';
 import { LineReader, settlesWithin, useEmulator } from './test-helpers';
 import { postJson } from '../support/http';
+import { Agent, get, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** One GET through `agent`, read to its end: its headers and the socket it came on. */
+function getOnce(agent: Agent, url: string): Promise<{ headers: IncomingMessage['headers']; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent }, (res) => {
+      const socket = res.socket;
+      res.resume();
+      res.on('end', () => resolve({ headers: res.headers, socket }));
+    }).on('error', reject);
+  });
+}
 
 jest.setTimeout(30_000);
 
@@ -35,6 +48,21 @@ describe('OllamaEmulator', () => {
       const head = await fetch(`${h.emulator.url}/api/version`, { method: 'HEAD' });
       expect(head.status).toBe(200);
       expect(await head.text()).toBe('');
+    });
+
+    it('keeps an idle connection open with no Keep-Alive hint, as Ollama’s Go server does', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const first = await getOnce(agent, `${h.emulator.url}/api/version`);
+        expect(first.headers['keep-alive']).toBeUndefined();
+        expect(first.headers.connection).toBe('keep-alive');
+        // Longer than Node's default server idle timeout (5 s), which Ollama does not have.
+        await new Promise((resolve) => setTimeout(resolve, 5_500));
+        const second = await getOnce(agent, `${h.emulator.url}/api/version`);
+        expect(second.socket).toBe(first.socket);
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('answers an unknown path with a plain-text 404 and a wrong method with a plain-text 405', async () => {

@@ -78,6 +78,7 @@ export class OllamaEmulator {
   private readonly faults = new FaultQueue();
   private readonly routes: Route[];
   private readonly sockets = new Set<Socket>();
+  private accepted = 0;
   private readonly active = new Set<ActiveExchange>();
   private server: Server | undefined;
   private address: AddressInfo | undefined;
@@ -135,14 +136,22 @@ export class OllamaEmulator {
     return { ...this.opts, models: this.catalog.localNames() };
   }
 
+  /** Connections accepted since the start: whether a client reuses its idle ones. */
+  get connectionsAccepted(): number {
+    return this.accepted;
+  }
+
   /** Listens on `host:port` (port 0 picks a free one). Rejects with the listen error, e.g. EADDRINUSE. */
   async start(port = 0, host = '127.0.0.1'): Promise<void> {
     if (this.server !== undefined) {
       throw new Error('OllamaEmulator is already started');
     }
     const server = createServer((req, res) => this.onRequest(req, res));
+    // As Ollama's Go server: idle connections are never closed, and no `Keep-Alive: timeout` is sent.
+    server.keepAliveTimeout = 0;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
+      this.accepted += 1;
       socket.on('close', () => this.sockets.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {

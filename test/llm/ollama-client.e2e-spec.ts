@@ -64,6 +64,14 @@ describe(OllamaClient.name, () => {
     expect(Date.parse(ps.models[0].expires_at)).toBeGreaterThan(Date.now());
   });
 
+  it('calls again on its idle connection after a quiet spell longer than undici’s default 4 s', async () => {
+    await client.version(CALL);
+    const accepted = emulator.connectionsAccepted;
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    await client.version(CALL);
+    expect(emulator.connectionsAccepted).toBe(accepted);
+  }, 15_000);
+
   it("loads the model with an empty generate request and the gateway's keep_alive (done_reason load)", async () => {
     emulator.resetStats();
     await expect(client.load(MODEL, 'generate', CALL)).resolves.toBe('load');
