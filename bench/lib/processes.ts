@@ -240,9 +240,11 @@ export interface ServiceStart {
 /**
  * Inference limits high enough that a benchmark measures the service's overhead, never its load
  * shedding; auth and rate limits off, access logs at warn so that they cost what they cost in a quiet
- * production deployment.
+ * production deployment; glibc's allocator set as the image sets it (`Dockerfile`).
  */
 export const BENCH_SERVICE_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_TRIM_THRESHOLD_: '65536',
   HOST: '127.0.0.1',
   OLLAMA_AUTO_START: 'false',
   OLLAMA_AUTO_PULL: 'false',

@@ -99,10 +99,11 @@ describe('Dockerfile', () => {
     expect(instructions(runtime, 'STOPSIGNAL')).toEqual(['SIGTERM']);
   });
 
-  it('runs as the non-root node user, in production mode', () => {
+  it("runs as the non-root node user, in production mode, with glibc's allocator set to give memory back", () => {
     expect(instructions(runtime, 'USER').pop()).toBe('node');
     const env = Object.assign({}, ...instructions(runtime, 'ENV').map(envPairs)) as Record<string, string>;
     expect(env.NODE_ENV).toBe('production');
+    expect(env).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '65536' });
   });
 
   it("exposes the service's default port", () => {
