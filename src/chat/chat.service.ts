@@ -1,7 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors';
 import { Llm } from '../llm/llm';
-import type { LlmCallOptions, LlmChatRequest, LlmMessage, LlmOptions, LlmStreamEvent } from '../llm/llm.types';
+import {
+  callOptionsFor,
+  type LlmChatRequest,
+  type LlmMessage,
+  type LlmOptions,
+  type LlmStreamEvent,
+} from '../llm/llm.types';
 import type { RequestContext } from '../common/http/request-context';
 import type { ChatRequestDto } from './dto/chat-request.dto';
 import type { ChatDoneDto, ChatResponseDto } from './dto/chat-response.dto';
@@ -51,10 +57,6 @@ function toLlmOptions(options: ChatRequestDto['options']): LlmOptions | undefine
   return Object.keys(picked).length > 0 ? picked : undefined;
 }
 
-function callOptions({ signal, requestId }: RequestContext): LlmCallOptions {
-  return { signal, endpoint: METRICS_ENDPOINT, requestId };
-}
-
 function toLlmRequest(request: ChatRequestDto): LlmChatRequest {
   const options = toLlmOptions(request.options);
   return {
@@ -78,7 +80,7 @@ export class ChatService {
    *   UpstreamTimeoutError (504: no answer within OLLAMA_TIMEOUT), BadGatewayError (502).
    */
   async reply(request: ChatRequestDto, caller: RequestContext = {}): Promise<ChatResponseDto> {
-    const result = await this.llm.chat(toLlmRequest(request), callOptions(caller));
+    const result = await this.llm.chat(toLlmRequest(request), callOptionsFor(METRICS_ENDPOINT, caller));
     return {
       reply: result.content,
       model: result.model,
@@ -96,7 +98,7 @@ export class ChatService {
    * @throws ServiceUnavailableError, UpstreamTimeoutError, BadGatewayError, as `reply`.
    */
   async stream(request: ChatRequestDto, caller: RequestContext = {}): Promise<AsyncIterable<ChatStreamEvent>> {
-    const upstream = await this.llm.stream(toLlmRequest(request), callOptions(caller));
+    const upstream = await this.llm.stream(toLlmRequest(request), callOptionsFor(METRICS_ENDPOINT, caller));
     return this.events(upstream, caller);
   }
 

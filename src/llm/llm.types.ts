@@ -1,3 +1,4 @@
+import type { RequestContext } from '../common/http/request-context';
 /** What feature modules hand to the `Llm` port: Ollama's chat request, less what the gateway decides. */
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
@@ -85,6 +86,11 @@ export interface LlmCallOptions {
   endpoint: string;
   /** The id of the HTTP request this call serves: what is logged about the call carries it as `reqId`. */
   requestId?: string;
+}
+
+/** The options of a call labelled `endpoint` made for the request `caller` describes. */
+export function callOptionsFor(endpoint: string, { signal, requestId }: RequestContext): LlmCallOptions {
+  return { signal, endpoint, requestId };
 }
 
 export interface LlmUsage {

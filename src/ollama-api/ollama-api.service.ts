@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { BadGatewayError, InvalidRequestError } from '../common/errors';
 import { OllamaConfig, ollamaConfig } from '../config/configuration';
 import { Llm } from '../llm/llm';
-import type { LlmCallOptions, LlmForwardResponse } from '../llm/llm.types';
+import { callOptionsFor, type LlmForwardResponse } from '../llm/llm.types';
 import type { RequestContext } from '../common/http/request-context';
 import { relayAnswer } from './answer-relay';
 import { LoadedContextLengths } from './loaded-context';
@@ -21,10 +21,6 @@ export type InferencePath = '/api/chat' | '/api/generate' | '/api/embed' | '/api
 
 /** Ollama's list routes, answered with the served models only. */
 export type ListPath = '/api/tags' | '/api/ps';
-
-function callOptions({ signal, requestId }: RequestContext): LlmCallOptions {
-  return { signal, endpoint: OLLAMA_ENDPOINT, requestId };
-}
 
 function requestObject(body: unknown): Record<string, unknown> {
   if (body === undefined) {
@@ -67,7 +63,7 @@ export class OllamaApiService {
     await this.checkOptions(request, model);
     return this.llm.forward(
       { model, method: 'POST', path, body: { ...request, model, keep_alive: this.ollama.keepAlive.apiValue } },
-      callOptions(caller),
+      callOptionsFor(OLLAMA_ENDPOINT, caller),
     );
   }
 
@@ -79,7 +75,10 @@ export class OllamaApiService {
     const request = requestObject(body);
     const requested = typeof request.model === 'string' && request.model !== '' ? request.model : request.name;
     const model = this.servedModel(requested);
-    return this.llm.forward({ method: 'POST', path: '/api/show', body: { ...request, model } }, callOptions(caller));
+    return this.llm.forward(
+      { method: 'POST', path: '/api/show', body: { ...request, model } },
+      callOptionsFor(OLLAMA_ENDPOINT, caller),
+    );
   }
 
   /** Writes Ollama's `answer` to the client as it comes (`relayAnswer`), dropping a client that stalls for OLLAMA_TIMEOUT. */
@@ -89,7 +88,7 @@ export class OllamaApiService {
 
   /** Relays `/api/version`: the version of the Ollama that answers. */
   version(caller: RequestContext): Promise<LlmForwardResponse> {
-    return this.llm.forward({ method: 'GET', path: '/api/version' }, callOptions(caller));
+    return this.llm.forward({ method: 'GET', path: '/api/version' }, callOptionsFor(OLLAMA_ENDPOINT, caller));
   }
 
   /**
@@ -97,7 +96,7 @@ export class OllamaApiService {
    * @throws BadGatewayError (502) when Ollama's answer is not such a list; what `Llm.forward` throws.
    */
   async list(path: ListPath, caller: RequestContext): Promise<ModelList> {
-    const answer = await this.llm.forward({ method: 'GET', path }, callOptions(caller));
+    const answer = await this.llm.forward({ method: 'GET', path }, callOptionsFor(OLLAMA_ENDPOINT, caller));
     const served = servedOnly(await readJsonAnswer(answer, path), (name) => this.llm.findModel(name) !== undefined);
     if (served === undefined) {
       throw new BadGatewayError(`Ollama answered ${path} without a list of models`);

@@ -2,7 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { BadGatewayError, DomainError } from '../common/errors';
 import { randomHex } from '../common/random-hex';
 import { Llm } from '../llm/llm';
-import type { LlmCallOptions, LlmChatResult, LlmStreamEvent, LlmToolCall, LlmUsage } from '../llm/llm.types';
+import {
+  callOptionsFor,
+  type LlmCallOptions,
+  type LlmChatResult,
+  type LlmStreamEvent,
+  type LlmToolCall,
+  type LlmUsage,
+} from '../llm/llm.types';
 import type { ChatCompletionRequest } from './chat-completion-request';
 import type { ToolUse } from './chat-tools';
 import { parseForcedCall } from './forced-tool-call';
@@ -29,10 +36,6 @@ const MISSING_DONE = 'the model stopped without finishing its reply; try again';
 export interface CompletionContext {
   signal?: AbortSignal;
   requestId: string;
-}
-
-function callOptions({ signal, requestId }: CompletionContext): LlmCallOptions {
-  return { signal, endpoint: METRICS_ENDPOINT, requestId };
 }
 
 /** OpenAI's ids look like `chatcmpl-` followed by random letters and digits. */
@@ -88,7 +91,7 @@ export class ChatCompletionsService {
    */
   async complete(request: ChatCompletionRequest, context: CompletionContext): Promise<ChatCompletion> {
     const model = this.served.resolve(request.model);
-    const options = callOptions(context);
+    const options = callOptionsFor(METRICS_ENDPOINT, context);
     const result =
       request.tools?.mode === 'forced'
         ? await this.forcedCall(model, request, options)
@@ -136,7 +139,7 @@ export class ChatCompletionsService {
     context: CompletionContext,
   ): Promise<AsyncIterable<ChatCompletionStreamEvent>> {
     const model = this.served.resolve(request.model);
-    const options = callOptions(context);
+    const options = callOptionsFor(METRICS_ENDPOINT, context);
     const upstream =
       request.tools?.mode === 'forced'
         ? replay(await this.forcedCall(model, request, options))

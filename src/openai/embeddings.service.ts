@@ -5,6 +5,7 @@ import { float32Base64 } from './embedding-encoding';
 import { EmbeddingsRequest, toLlmEmbedRequest } from './embeddings-request';
 import type { EmbeddingList } from './openai.types';
 import { ServedModels } from './served-model';
+import { callOptionsFor } from '../llm/llm.types';
 
 /** The `endpoint` label of the LLM metrics for `POST /v1/embeddings`. */
 export const EMBEDDINGS_METRICS_ENDPOINT = 'embeddings';
@@ -25,11 +26,10 @@ export class EmbeddingsService {
    */
   async embed(request: EmbeddingsRequest, caller: RequestContext = {}): Promise<EmbeddingList> {
     const model = this.served.resolve(request.model);
-    const result = await this.llm.embed(toLlmEmbedRequest(request, model), {
-      signal: caller.signal,
-      endpoint: EMBEDDINGS_METRICS_ENDPOINT,
-      requestId: caller.requestId,
-    });
+    const result = await this.llm.embed(
+      toLlmEmbedRequest(request, model),
+      callOptionsFor(EMBEDDINGS_METRICS_ENDPOINT, caller),
+    );
     return {
       object: 'list',
       data: result.embeddings.map((vector, index) => ({

@@ -2,7 +2,7 @@ import type { RequestContext } from '../common/http/request-context';
 import { Injectable, Logger } from '@nestjs/common';
 import { BadGatewayError, InvalidRequestError } from '../common/errors';
 import { Llm } from '../llm/llm';
-import type { LlmChatResult } from '../llm/llm.types';
+import { callOptionsFor, type LlmChatResult } from '../llm/llm.types';
 import type { RiskAssessRequestDto } from './dto/risk-assess-request.dto';
 import type { RiskAssessResponseDto } from './dto/risk-assess-response.dto';
 import { computeIndicators, PriceIndicators } from './indicators';
@@ -51,7 +51,7 @@ export class RiskService {
     for (let attempt = 1; attempt <= RISK_MAX_ATTEMPTS; attempt++) {
       const result: LlmChatResult = await this.llm.chat(
         { model: request.model, messages, format: RISK_ANSWER_SCHEMA, options: ASSESSMENT_OPTIONS },
-        { signal: caller.signal, endpoint: METRICS_ENDPOINT, requestId: caller.requestId },
+        callOptionsFor(METRICS_ENDPOINT, caller),
       );
       const check = parseRiskAnswer(result.content, evidence.length);
       if (check.valid) {
