@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { ChatCompletionsController } from '../../src/openai/chat-completions.controller';
-import { Gateway, MODEL, eventually, startGateway } from './gateway';
-import { abortAfterFirstText } from './models-gateway';
+import { Gateway, MODEL, eventually, startGateway, useOpenAiGateway } from './gateway';
+import { abortAfterFirstText, rejectionOf } from './models-gateway';
 
 const API_KEY = 'openai-sdk-key-0123456789';
 const QUESTION = 'What is duration risk?';
@@ -21,35 +21,14 @@ function upstreamChatBodies(gateway: Gateway): Array<Record<string, unknown>> {
     .map((request) => request.body as Record<string, unknown>);
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('the call succeeded');
-}
-
 describe(`${ChatCompletionsController.name} with the official openai client`, () => {
-  let gateway: Gateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    gateway = await startGateway({ API_KEYS: API_KEY });
-    client = clientFor(gateway);
-  });
-
-  afterEach(() => {
-    gateway?.emulator.clearFaults();
-    gateway?.emulator.configure({ tokenDelayMs: 0, replyText: undefined, structuredReply: undefined });
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
+  const h = useOpenAiGateway(
+    () => startGateway({ API_KEYS: API_KEY }),
+    (gateway) => clientFor(gateway),
+  );
 
   it('answers a chat completion with OpenAI’s object, through the served model', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await h.client.chat.completions.create({
       model: MODEL,
       messages: [
         { role: 'system', content: 'Be brief.' },
@@ -72,7 +51,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
     expect(usage?.completion_tokens).toBeGreaterThan(0);
     expect(usage?.prompt_tokens).toBeGreaterThan(0);
     expect(usage?.total_tokens).toBe((usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
-    expect(upstreamChatBodies(gateway).at(-1)).toMatchObject({
+    expect(upstreamChatBodies(h.gateway).at(-1)).toMatchObject({
       model: MODEL,
       messages: [
         { role: 'system', content: 'Be brief.' },
@@ -83,7 +62,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('echoes the alias the client used and reports a reply cut by max_tokens as length', async () => {
-    const completion = await client.chat.completions.create({
+    const completion = await h.client.chat.completions.create({
       model: 'llama3.1',
       messages: [{ role: 'user', content: QUESTION }],
       max_completion_tokens: 2,
@@ -93,11 +72,11 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('streams the same content in chunks that share one id, ending with usage when asked', async () => {
-    const whole = await client.chat.completions.create({
+    const whole = await h.client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: QUESTION }],
     });
-    const stream = await client.chat.completions.create({
+    const stream = await h.client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: QUESTION }],
       stream: true,
@@ -121,7 +100,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('streams without a usage chunk when none is asked for', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await h.client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: QUESTION }],
       stream: true,
@@ -135,14 +114,14 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('answers JSON mode with content that parses as JSON', async () => {
-    gateway.emulator.configure({ structuredReply: { answer: 'duration', confidence: 0.8 } });
-    const completion = await client.chat.completions.create({
+    h.gateway.emulator.configure({ structuredReply: { answer: 'duration', confidence: 0.8 } });
+    const completion = await h.client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: 'Answer in JSON.' }],
       response_format: { type: 'json_object' },
     });
     expect(JSON.parse(completion.choices[0].message.content ?? '')).toEqual({ answer: 'duration', confidence: 0.8 });
-    expect(upstreamChatBodies(gateway).at(-1)?.format).toBe('json');
+    expect(upstreamChatBodies(h.gateway).at(-1)?.format).toBe('json');
   });
 
   it('answers a json_schema request with content that conforms to the schema', async () => {
@@ -155,7 +134,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
       required: ['riskLevel', 'score'],
       additionalProperties: false,
     };
-    const completion = await client.chat.completions.create({
+    const completion = await h.client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: 'Assess the risk.' }],
       response_format: { type: 'json_schema', json_schema: { name: 'assessment', strict: true, schema } },
@@ -166,12 +145,12 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
     expect(Number.isInteger(answer.score)).toBe(true);
     expect(answer.score).toBeGreaterThanOrEqual(0);
     expect(answer.score).toBeLessThanOrEqual(100);
-    expect(upstreamChatBodies(gateway).at(-1)?.format).toEqual(schema);
+    expect(upstreamChatBodies(h.gateway).at(-1)?.format).toEqual(schema);
   });
 
   it('refuses a wrong API key with AuthenticationError 401 and WWW-Authenticate', async () => {
     const error = await rejectionOf(
-      clientFor(gateway, 'wrong-key').chat.completions.create({
+      clientFor(h.gateway, 'wrong-key').chat.completions.create({
         model: MODEL,
         messages: [{ role: 'user', content: 'Hi' }],
       }),
@@ -185,9 +164,9 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('refuses another model with NotFoundError model_not_found, without calling Ollama', async () => {
-    const chatsBefore = gateway.emulator.stats.requests.chat ?? 0;
+    const chatsBefore = h.gateway.emulator.stats.requests.chat ?? 0;
     const error = await rejectionOf(
-      client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }),
+      h.client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }),
     );
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     const refusal = error as InstanceType<typeof OpenAI.NotFoundError>;
@@ -198,12 +177,12 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
       param: 'model',
       code: 'model_not_found',
     });
-    expect(gateway.emulator.stats.requests.chat ?? 0).toBe(chatsBefore);
+    expect(h.gateway.emulator.stats.requests.chat ?? 0).toBe(chatsBefore);
   });
 
   it('refuses a tool whose parameters are not an object schema with BadRequestError naming the parameter', async () => {
     const error = await rejectionOf(
-      client.chat.completions.create({
+      h.client.chat.completions.create({
         model: MODEL,
         messages: [{ role: 'user', content: 'Weather?' }],
         tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'string' } } }],
@@ -215,10 +194,10 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
 
   it('refuses n > 1 and remote image URLs with BadRequestError naming the field', async () => {
     await expect(
-      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], n: 2 }),
+      h.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], n: 2 }),
     ).rejects.toMatchObject({ status: 400, param: 'n' });
     await expect(
-      client.chat.completions.create({
+      h.client.chat.completions.create({
         model: MODEL,
         messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
       }),
@@ -227,7 +206,7 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
 
   it('lists the served model', async () => {
     const models: OpenAI.Model[] = [];
-    for await (const model of client.models.list()) {
+    for await (const model of h.client.models.list()) {
       models.push(model);
     }
     expect(models).toEqual([
@@ -237,42 +216,42 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('retrieves the served model by its alias, and refuses others with NotFoundError', async () => {
-    expect(await client.models.retrieve('llama3.1')).toMatchObject({ id: MODEL, object: 'model' });
-    await expect(client.models.retrieve('gpt-4o')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await h.client.models.retrieve('llama3.1')).toMatchObject({ id: MODEL, object: 'model' });
+    await expect(h.client.models.retrieve('gpt-4o')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it('stops the generation upstream when the client aborts a stream', async () => {
-    gateway.emulator.configure({ tokenDelayMs: 100, replyText: LONG_REPLY });
-    gateway.emulator.resetStats();
+    h.gateway.emulator.configure({ tokenDelayMs: 100, replyText: LONG_REPLY });
+    h.gateway.emulator.resetStats();
     const controller = new AbortController();
-    const stream = await client.chat.completions.create(
+    const stream = await h.client.chat.completions.create(
       { model: MODEL, messages: [{ role: 'user', content: 'Talk a lot.' }], stream: true },
       { signal: controller.signal },
     );
     const received = await abortAfterFirstText(stream, controller);
     expect(received.length).toBeGreaterThan(0);
     expect(received.length).toBeLessThan(LONG_REPLY.length);
-    await eventually('Ollama to see the stream aborted', () => gateway.emulator.stats.abortedStreams === 1, 10_000);
-    expect(gateway.emulator.stats.inFlight).toBe(0);
+    await eventually('Ollama to see the stream aborted', () => h.gateway.emulator.stats.abortedStreams === 1, 10_000);
+    expect(h.gateway.emulator.stats.inFlight).toBe(0);
   });
 
   it('stops the generation upstream when the client aborts a non-streamed completion', async () => {
-    gateway.emulator.configure({ tokenDelayMs: 100, replyText: LONG_REPLY });
-    gateway.emulator.resetStats();
+    h.gateway.emulator.configure({ tokenDelayMs: 100, replyText: LONG_REPLY });
+    h.gateway.emulator.resetStats();
     const controller = new AbortController();
-    const pending = client.chat.completions.create(
+    const pending = h.client.chat.completions.create(
       { model: MODEL, messages: [{ role: 'user', content: 'Talk a lot.' }] },
       { signal: controller.signal },
     );
-    await eventually('Ollama to be generating', () => gateway.emulator.stats.inFlight === 1, 10_000);
+    await eventually('Ollama to be generating', () => h.gateway.emulator.stats.inFlight === 1, 10_000);
     controller.abort();
     await expect(pending).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
-    await eventually('Ollama to see the request aborted', () => gateway.emulator.stats.abortedStreams === 1, 10_000);
+    await eventually('Ollama to see the request aborted', () => h.gateway.emulator.stats.abortedStreams === 1, 10_000);
   });
 
   it('ends a stream that fails midway with an error the client raises', async () => {
-    gateway.emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 2, times: 1 });
-    const stream = await client.chat.completions.create({
+    h.gateway.emulator.injectFault({ kind: 'mid-stream-error', afterChunks: 2, times: 1 });
+    const stream = await h.client.chat.completions.create({
       model: MODEL,
       messages: [{ role: 'user', content: QUESTION }],
       stream: true,
@@ -293,10 +272,10 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('answers an Ollama failure before the first byte with 502 and no upstream text', async () => {
-    gateway.emulator.injectFault({ kind: 'http-error', status: 500 });
+    h.gateway.emulator.injectFault({ kind: 'http-error', status: 500 });
     for (const stream of [false, true]) {
       const error = await rejectionOf(
-        client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], stream }),
+        h.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], stream }),
       );
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
       const failure = error as InstanceType<typeof OpenAI.InternalServerError>;
@@ -307,9 +286,9 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('answers a busy Ollama with 503 and Retry-After', async () => {
-    gateway.emulator.injectFault({ kind: 'busy' });
+    h.gateway.emulator.injectFault({ kind: 'busy' });
     const error = await rejectionOf(
-      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] }),
+      h.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] }),
     );
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     const refusal = error as InstanceType<typeof OpenAI.InternalServerError>;
@@ -319,10 +298,10 @@ describe(`${ChatCompletionsController.name} with the official openai client`, ()
   });
 
   it('records the model calls under the openai endpoint label', async () => {
-    await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] });
+    await h.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] });
     // The key is harmless where /metrics is open, and needed where it is not.
     const metrics = await (
-      await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })
+      await fetch(`${h.gateway.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })
     ).text();
     expect(metrics).toMatch(
       /llm_request_duration_seconds_count\{endpoint="openai",outcome="success",backend="[^"]+"\} [1-9]/,

@@ -1,6 +1,6 @@
 /** The tools of the SDK tool-call tests, and checks of the calls the gateway answers. */
 import type OpenAI from 'openai';
-import type { Gateway } from './gateway';
+import { useOpenAiGateway, type OpenAiGateway } from './gateway';
 import { openAiClient, startModelsGateway } from './models-gateway';
 
 export const WEATHER_PARAMETERS = {
@@ -48,40 +48,10 @@ export function functionCalls(message: OpenAI.ChatCompletionMessage): OpenAI.Cha
   );
 }
 
-/** What an SDK tool-call spec works with: one gateway for the file and an openai client of it. */
-export interface ToolsGateway {
-  readonly gateway: Gateway;
-  readonly client: OpenAI;
-}
-
-/**
- * Starts the models gateway before the file's tests and closes it after them; after each test, clears the
- * emulator's faults and puts its replies back to the defaults.
- */
-export function useToolsGateway(): ToolsGateway {
-  let gateway: Gateway;
-  let client: OpenAI;
-
-  beforeAll(async () => {
-    gateway = await startModelsGateway();
-    client = openAiClient(gateway);
-  });
-
-  afterEach(() => {
-    gateway?.emulator.clearFaults();
-    gateway?.emulator.configure({ tokenDelayMs: 0, replyText: undefined, structuredReply: undefined });
-  });
-
-  afterAll(async () => {
-    await gateway?.close();
-  });
-
-  return {
-    get gateway() {
-      return gateway;
-    },
-    get client() {
-      return client;
-    },
-  };
+/** The models gateway for an SDK tool-call spec's file, with an openai client of it (`useOpenAiGateway`). */
+export function useToolsGateway(): OpenAiGateway {
+  return useOpenAiGateway(
+    () => startModelsGateway(),
+    (gateway) => openAiClient(gateway),
+  );
 }
