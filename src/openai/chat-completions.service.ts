@@ -23,6 +23,7 @@ import type {
 } from './openai.types';
 import { ServedModels } from './served-model';
 import { toOpenAiToolCall } from './tool-calls';
+import type { RequestContext } from '../common/http/request-context';
 
 /** The `endpoint` label of the LLM metrics for these routes. */
 export const METRICS_ENDPOINT = 'openai';
@@ -32,11 +33,8 @@ export const FORCED_CALL_ATTEMPTS = 2;
 
 const MISSING_DONE = 'the model stopped without finishing its reply; try again';
 
-/** Who is asking: the client's disconnect signal, and the request id that error messages may name. */
-export interface CompletionContext {
-  signal?: AbortSignal;
-  requestId: string;
-}
+/** Who is asking: the request's context, whose id error messages may name, so it is always there. */
+export type CompletionContext = RequestContext & { requestId: string };
 
 /** OpenAI's ids look like `chatcmpl-` followed by random letters and digits. */
 export function newCompletionId(): string {
