@@ -1,5 +1,6 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EventLoopDelay } from '../metrics/event-loop-delay';
 import { LivenessIndicator } from './liveness.health';
 
 /** Keeps the event loop from turning for `ms`, as a wedged process would. */
@@ -11,19 +12,21 @@ function blockEventLoop(ms: number): void {
 }
 
 describe(LivenessIndicator.name, () => {
+  let eventLoop: EventLoopDelay;
   let liveness: LivenessIndicator;
 
   beforeEach(() => {
-    liveness = new LivenessIndicator(new HealthIndicatorService());
+    eventLoop = new EventLoopDelay();
+    liveness = new LivenessIndicator(new HealthIndicatorService(), eventLoop);
   });
 
-  afterEach(() => liveness.onModuleDestroy());
+  afterEach(() => eventLoop.stop());
 
   it('is up, with the process details, while the event loop turns', async () => {
-    await sleep(1_100);
+    await sleep(2_100);
     const result = liveness.check('process');
     expect(result.process).toMatchObject({ status: 'up', pid: process.pid });
-    // The samples' own interval (500 ms) is not a delay.
+    // The samples' own interval (1 s) is not a delay.
     expect(result.process.eventLoopDelayP99Ms).toBeLessThan(100);
     expect(result.process.rssBytes).toBeGreaterThan(0);
   });
@@ -37,6 +40,8 @@ describe(LivenessIndicator.name, () => {
     expect(wedged.process.eventLoopDelayP99Ms).toBeGreaterThan(2_000);
     expect(wedged.process.message).toMatch(/^event loop delayed \d+ ms; the process is stuck$/);
     await sleep(1_100);
-    expect(liveness.check('process').process.status).toBe('up');
+    const recovered = liveness.check('process').process;
+    expect(recovered.status).toBe('up');
+    expect(recovered.eventLoopDelayP99Ms).toBeLessThan(100);
   });
 });

@@ -1,31 +1,36 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { RecordableHistogram } from 'node:perf_hooks';
+import { EventLoopDelay } from '../metrics/event-loop-delay';
 
-/** A p99 event-loop delay above this means the process is wedged, not merely busy. */
-const MAX_EVENT_LOOP_DELAY_MS = 2000;
 /**
- * A quarter of the limit above (a stall registers at least its length less this), and rare enough that
- * an idle process spends 0.2 ms a second on it.
+ * A p99 event-loop delay above this means the process is wedged, not merely busy. A stall registers
+ * at least its length less the sampler's interval (1 s), so every stall longer than 3 s is caught.
  */
-const EVENT_LOOP_SAMPLE_MS = 500;
+const MAX_EVENT_LOOP_DELAY_MS = 2000;
 
 /**
  * Liveness of the process itself. It deliberately ignores Ollama: a restart of this service would not
  * fix Ollama, and Kubernetes must not kill a healthy pod because its model server is down.
  */
 @Injectable()
-export class LivenessIndicator implements OnModuleDestroy {
-  private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_SAMPLE_MS });
+export class LivenessIndicator {
+  /** The intervals of the process's event-loop sampler since the last check. */
+  private readonly eventLoop: RecordableHistogram;
+  private readonly sampleMs: number;
 
-  constructor(private readonly indicators: HealthIndicatorService) {
-    this.eventLoop.enable();
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    eventLoopDelay: EventLoopDelay,
+  ) {
+    this.eventLoop = eventLoopDelay.openWindow();
+    this.sampleMs = eventLoopDelay.intervalMs;
   }
 
   check(key: string): HealthIndicatorResult {
     const indicator = this.indicators.check(key);
     // The histogram holds the intervals between samples: their excess over the schedule is the delay.
-    const p99Ms = Math.max(0, Math.round(this.eventLoop.percentile(99) / 1e6) - EVENT_LOOP_SAMPLE_MS);
+    const p99Ms = Math.max(0, Math.round(this.eventLoop.percentile(99) / 1e6) - this.sampleMs);
     this.eventLoop.reset();
     const details = {
       pid: process.pid,
@@ -37,9 +42,5 @@ export class LivenessIndicator implements OnModuleDestroy {
       return indicator.down({ ...details, message: `event loop delayed ${p99Ms} ms; the process is stuck` });
     }
     return indicator.up(details);
-  }
-
-  onModuleDestroy(): void {
-    this.eventLoop.disable();
   }
 }

@@ -1,18 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetricsFrom } from './default-metrics';
+import { EventLoopDelay } from './event-loop-delay';
 
 /** Seconds; an HTTP request through this service, including streams that last minutes. */
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 /** Seconds; model calls take from tens of milliseconds (warm, short) to minutes (long generations). */
 const LLM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300, 600];
 const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
-/**
- * Milliseconds between the samples of `nodejs_eventloop_lag_*`. Every sample wakes an idle process, at
- * 0.1 to 0.3 ms of CPU time each here: prom-client's default (10) would cost 10 to 30 ms a second. Every
- * stall longer than this is still caught, shorter ones in proportion to their length; `/health/live`
- * keeps its own, finer sampler for stalls.
- */
-const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export type LlmOutcome = 'success' | 'error' | 'timeout' | 'rejected' | 'aborted';
 export type CircuitStateValue = 0 | 1 | 2;
@@ -105,8 +100,9 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  /** `eventLoop` is the process's event-loop sampler, which `nodejs_eventloop_lag_*` summarise. */
+  constructor(eventLoop: EventLoopDelay = new EventLoopDelay()) {
+    collectDefaultMetricsFrom(this.registry, eventLoop.openWindow());
     this.rateLimitStoreUp.set(0);
   }
 

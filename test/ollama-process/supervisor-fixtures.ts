@@ -2,6 +2,7 @@
 import { Logger } from '@nestjs/common';
 import type { OllamaConfig } from '../../src/config/configuration';
 import { parseEnvironment } from '../../src/config/environment';
+import { EventLoopDelay } from '../../src/metrics/event-loop-delay';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import type { OllamaProbe } from '../../src/ollama-process/ollama-probe';
 import { OllamaSupervisor } from '../../src/ollama-process/ollama-supervisor';
@@ -100,6 +101,7 @@ export interface SupervisorHarness {
 export function useSupervisorHarness(): SupervisorHarness {
   let machine: FakeMachine;
   let pidFile: FakePidFile;
+  let eventLoop: EventLoopDelay;
   let metrics: MetricsService;
   let supervisor: OllamaSupervisor;
   let loggedErrors: jest.SpyInstance;
@@ -110,13 +112,18 @@ export function useSupervisorHarness(): SupervisorHarness {
   }
 
   beforeEach(() => {
+    // The metrics' event-loop sampler runs on real timers: run with the fake ones, it never ends.
+    eventLoop = new EventLoopDelay();
+    metrics = new MetricsService(eventLoop);
     jest.useFakeTimers();
     machine = new FakeMachine();
-    metrics = new MetricsService();
     loggedErrors = quietLogs();
   });
 
-  afterEach(() => stopAndRestore(supervisor));
+  afterEach(async () => {
+    await stopAndRestore(supervisor);
+    eventLoop.stop();
+  });
 
   return {
     get machine() {
