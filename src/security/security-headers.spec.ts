@@ -67,10 +67,15 @@ describe(registerSecurityHeaders.name, () => {
     const asset = await fastify.inject({ method: 'GET', url: '/docs/swagger-ui.css' });
     expect(asset.headers['content-security-policy']).toBeUndefined();
     expect(asset.headers['cache-control']).toBe('public, max-age=3600');
+    const withQuery = await fastify.inject({ method: 'GET', url: '/docs?tab=chat' });
+    expect(withQuery.headers['content-security-policy']).toBeUndefined();
+    expect(withQuery.headers['x-frame-options']).toBe('DENY');
   });
 
   it('keeps the API policy on paths that only start like the docs', async () => {
     const response = await fastify.inject({ method: 'GET', url: '/docs-json' });
     expect(response.headers['content-security-policy']).toBe(API_HEADERS['content-security-policy']);
+    const withQuery = await fastify.inject({ method: 'GET', url: '/docs-json?x=/docs/' });
+    expect(withQuery.headers['content-security-policy']).toBe(API_HEADERS['content-security-policy']);
   });
 });
