@@ -61,8 +61,8 @@ export class AccessLog {
     }
     const durationMs = Date.now() - startedAt;
     const route = req[ROUTE_TEMPLATE];
-    const withRequest = root.child({ reqId: requestId }).child({ req });
-    const line = route === undefined ? withRequest : withRequest.child({ route });
+    // One child with every binding (pino serializes `req` in bindings too), not one per field.
+    const line = root.child(route === undefined ? { reqId: requestId, req } : { reqId: requestId, req, route });
     const message = `${req.method} ${routeOf(req)} ${res.statusCode}`;
     if (res.statusCode >= 500) {
       line[level]({ res, err: new Error(`failed with status code ${res.statusCode}`), durationMs }, message);
