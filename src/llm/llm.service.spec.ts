@@ -4,6 +4,7 @@ import { BadGatewayError, ServiceUnavailableError, UpstreamTimeoutError } from '
 import { parseEnvironment } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
 import { createBackendPool } from './backends/backend-factory';
+import { EmbeddingVectors } from './embedding-vectors';
 import { LlmCallAbortedError } from './llm.errors';
 import { LlmService } from './llm.service';
 import { LlmChatRequest, LlmEmbedRequest, LlmEmbedResult, LlmState, ModelStatus } from './llm.types';
@@ -36,7 +37,11 @@ class FakeClient extends OllamaClient {
   );
   readonly embedCall = jest.fn(
     (model: string, request: LlmEmbedRequest, _options: OllamaCallOptions): Promise<LlmEmbedResult> =>
-      Promise.resolve({ model, embeddings: request.input.map(() => [0.6, 0.8]), promptTokens: 4 }),
+      Promise.resolve({
+        model,
+        embeddings: EmbeddingVectors.fromArrays(request.input.map(() => [0.6, 0.8])),
+        promptTokens: 4,
+      }),
   );
   readonly destroyed = jest.fn();
 

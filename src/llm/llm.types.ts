@@ -1,4 +1,6 @@
 import type { RequestContext } from '../common/http/request-context';
+import type { EmbeddingVectors } from './embedding-vectors';
+
 /** What feature modules hand to the `Llm` port: Ollama's chat request, less what the gateway decides. */
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
@@ -54,7 +56,8 @@ export interface LlmEmbedRequest {
 export interface LlmEmbedResult {
   /** The served model's configured name. */
   model: string;
-  embeddings: number[][];
+  /** One per input, in order; kept as the JSON text they came in. */
+  embeddings: EmbeddingVectors;
   promptTokens: number;
 }
 

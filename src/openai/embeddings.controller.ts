@@ -8,7 +8,9 @@ import { parseEmbeddingsRequest } from './embeddings-request';
 import { EmbeddingsService } from './embeddings.service';
 import { OpenAiExceptionFilter } from './openai-exception.filter';
 import { ApiOpenAiErrors } from './openai.openapi';
-import type { EmbeddingList } from './openai.types';
+
+/** What Fastify would have said for an object. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 @ApiTags('openai')
 @ApiBearerAuth(BEARER_AUTH)
@@ -18,15 +20,20 @@ import type { EmbeddingList } from './openai.types';
 export class EmbeddingsController {
   constructor(private readonly embeddings: EmbeddingsService) {}
 
-  /** The body is plain JSON checked by `parseEmbeddingsRequest`, for OpenAI's error shape with `param`. */
+  /**
+   * The body is plain JSON checked by `parseEmbeddingsRequest`, for OpenAI's error shape with `param`.
+   * The answer is the list's JSON, written by the service with the vectors' text as Ollama sent it.
+   */
   @Post('embeddings')
   @HttpCode(200)
   @ApiOperation({ summary: 'Create embeddings (OpenAI-compatible)', description: EMBEDDINGS_DESCRIPTION })
   @ApiBody({ schema: EMBEDDINGS_REQUEST_SCHEMA })
   @ApiOkResponse({ description: 'One embedding per input, in order.', schema: EMBEDDING_LIST_SCHEMA })
   @ApiOpenAiErrors(400, 401, 404, 429, 502, 503, 504)
-  create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<EmbeddingList> {
+  async create(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
     const request = parseEmbeddingsRequest(body);
-    return this.embeddings.embed(request, requestContextOf(reply));
+    const list = await this.embeddings.embed(request, requestContextOf(reply));
+    reply.type(JSON_CONTENT_TYPE);
+    return list;
   }
 }

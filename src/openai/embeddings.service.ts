@@ -1,9 +1,8 @@
 import type { RequestContext } from '../common/http/request-context';
 import { Injectable } from '@nestjs/common';
 import { Llm } from '../llm/llm';
-import { float32Base64 } from './embedding-encoding';
+import { embeddingListJson } from './embedding-list';
 import { EmbeddingsRequest, toLlmEmbedRequest } from './embeddings-request';
-import type { EmbeddingList } from './openai.types';
 import { ServedModels } from './served-model';
 import { callOptionsFor } from '../llm/llm.types';
 
@@ -19,26 +18,18 @@ export class EmbeddingsService {
   ) {}
 
   /**
-   * One embedding per input, in order, as OpenAI's list; `model` is echoed as the client named it.
+   * One embedding per input, in order, as OpenAI's list (`EmbeddingList`) in JSON bytes; `model` is
+   * echoed as the client named it.
    * @throws OpenAiRequestError 404 when the request names a model that is not served.
    * @throws ModelCapabilityError 400 for a model without the `embedding` capability.
    * @throws ServiceUnavailableError (503), UpstreamTimeoutError (504), BadGatewayError (502), as `Llm.embed`.
    */
-  async embed(request: EmbeddingsRequest, caller: RequestContext = {}): Promise<EmbeddingList> {
+  async embed(request: EmbeddingsRequest, caller: RequestContext = {}): Promise<Buffer> {
     const model = this.served.resolve(request.model);
     const result = await this.llm.embed(
       toLlmEmbedRequest(request, model),
       callOptionsFor(EMBEDDINGS_METRICS_ENDPOINT, caller),
     );
-    return {
-      object: 'list',
-      data: result.embeddings.map((vector, index) => ({
-        object: 'embedding',
-        index,
-        embedding: request.encoding === 'base64' ? float32Base64(vector) : vector,
-      })),
-      model: request.model,
-      usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
-    };
+    return embeddingListJson(result.embeddings, request.encoding, request.model, result.promptTokens);
   }
 }

@@ -1,4 +1,5 @@
 import { Llm, LlmStatus, ServedModel } from '../../src/llm/llm';
+import { EmbeddingVectors } from '../../src/llm/embedding-vectors';
 import type {
   LlmCallOptions,
   LlmChatRequest,
@@ -46,7 +47,11 @@ export class FakeLlm extends Llm {
     { type: 'delta', text: ' there.' },
     FAKE_DONE,
   ];
-  embedResult: LlmEmbedResult | Error = { model: 'nomic-embed-text:latest', embeddings: [[0.6, 0.8]], promptTokens: 2 };
+  embedResult: LlmEmbedResult | Error = {
+    model: 'nomic-embed-text:latest',
+    embeddings: EmbeddingVectors.fromArrays([[0.6, 0.8]]),
+    promptTokens: 2,
+  };
   /** Set when the consumer stopped iterating before the end. */
   returnedEarly = false;
   readonly drains: number[] = [];

@@ -24,6 +24,7 @@ import {
   OllamaToolCall,
   OllamaVersionResponse,
 } from './ollama-api.types';
+import { readEmbedAnswer } from './embed-answer';
 import { OllamaClientError } from './ollama-client.errors';
 import { OllamaCallOptions, OllamaHttp, OllamaRawAnswer, OllamaStreamOptions } from './ollama-http';
 
@@ -150,11 +151,11 @@ export class OllamaClient {
       options: { ...LOAD_OPTIONS },
       ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
     };
-    const reply = await this.http.json<OllamaEmbedResponse>('POST', '/api/embed', body, options);
-    if (!Array.isArray(reply.embeddings) || reply.embeddings.length !== request.input.length) {
+    const { vectors, promptTokens } = readEmbedAnswer(await this.http.collect('POST', '/api/embed', body, options));
+    if (vectors.length !== request.input.length) {
       throw new OllamaClientError('protocol', 'Ollama answered embed without one vector per input');
     }
-    return { model, embeddings: reply.embeddings, promptTokens: reply.prompt_eval_count ?? 0 };
+    return { model, embeddings: vectors, promptTokens };
   }
 
   /**

@@ -90,10 +90,23 @@ export class OllamaHttp {
 
   /**
    * One JSON call: resolves with the parsed answer of a 200.
-   * @throws OllamaClientError: the status's kind, `timeout` after `timeoutMs` for the whole answer,
-   *   `aborted` when the caller's signal fires, `protocol` for an answer that is not JSON.
+   * @throws OllamaClientError: as `collect`, and `protocol` for an answer that is not JSON.
    */
   async json<T>(method: OllamaMethod, path: string, body: unknown, options: OllamaCallOptions): Promise<T> {
+    const answer = await this.collect(method, path, body, options);
+    try {
+      return JSON.parse(answer.toString('utf8')) as T;
+    } catch {
+      throw new OllamaClientError('protocol', `Ollama answered ${path} with something that is not JSON`);
+    }
+  }
+
+  /**
+   * One call whose whole answer is wanted as bytes: resolves with the body of a 200.
+   * @throws OllamaClientError: the status's kind, `timeout` after `timeoutMs` for the whole answer,
+   *   `aborted` when the caller's signal fires.
+   */
+  async collect(method: OllamaMethod, path: string, body: unknown, options: OllamaCallOptions): Promise<Buffer> {
     const exchange = new UpstreamExchange({ kind: 'deadline', ms: options.timeoutMs }, options.signal);
     let answer;
     try {
@@ -102,13 +115,9 @@ export class OllamaHttp {
       throw this.toClientError(error, exchange, path, options.requestId);
     }
     if (answer.status !== 200) {
-      throw this.statusError(path, answer.status, answer.text);
+      throw this.statusError(path, answer.status, answer.body.toString('utf8'));
     }
-    try {
-      return JSON.parse(answer.text) as T;
-    } catch {
-      throw new OllamaClientError('protocol', `Ollama answered ${path} with something that is not JSON`);
-    }
+    return answer.body;
   }
 
   /**

@@ -16,7 +16,7 @@ export interface ExchangeRequest {
 /** A whole answer, read to its end. */
 export interface CollectedAnswer {
   status: number;
-  text: string;
+  body: Buffer;
 }
 
 /** Headers of an answer whose body is read chunk by chunk. */
@@ -33,7 +33,7 @@ const JSON_HEADERS = ['content-type', 'application/json'];
 /**
  * One HTTP exchange with Ollama over an undici dispatcher, bounded by the caller's `AbortSignal` and
  * a time limit. It is undici's dispatch handler itself, so that an answer costs no stream objects:
- * `collect()` gathers a whole body into one string, `open()` + `chunks()` hand out the body as it
+ * `collect()` gathers a whole body into one buffer, `open()` + `chunks()` hand out the body as it
  * comes, reading from the connection only as fast as the consumer takes (the connection is paused
  * beyond 64 KiB queued). Abandoning `chunks()` early aborts the exchange, which closes the
  * connection and so stops Ollama generating. Afterwards `timedOut` and `callerAborted` say why an
@@ -96,8 +96,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.failure !== undefined) {
       throw this.failure;
     }
-    const text = this.queue.length === 1 ? this.queue[0].toString('utf8') : Buffer.concat(this.queue).toString('utf8');
-    return { status: this.status, text };
+    return { status: this.status, body: this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue) };
   }
 
   /**
