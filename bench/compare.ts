@@ -23,10 +23,21 @@ import {
 import { formatTable, print, writeResultJson } from './lib/results';
 import { defaultWorkDir, stopOnSignal } from './lib/stack';
 import { round } from './lib/stats';
-import { directTarget, fixedLatencyEmulator, MESSAGE, serviceTarget, upstreamChatBody } from './lib/targets';
+import {
+  directTarget,
+  EMBEDDING_MODEL,
+  embeddingsRoute,
+  fixedLatencyEmulator,
+  MESSAGE,
+  routePair,
+  serviceTarget,
+  upstreamChatBody,
+} from './lib/targets';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare.ts --variant NAME=DIR ... [options]
   --variant NAME=DIR        a tree to build and measure, under NAME (two or more)
+  --route R                 what is measured: chat (/chat against /api/chat) or embeddings
+                            (/v1/embeddings of one input against /api/embed) (default chat)
   --upstream-ms N           latency of a non-streamed chat at the emulator; 0 answers at once (default 50)
   --tokens N                tokens in the emulator's fixed reply (default 5)
   --sequential N            sequential requests per target (default 200)
@@ -82,6 +93,22 @@ async function waitUntilServing(service: ServiceProcess, deadlineMs: number): Pr
   }
 }
 
+/** `/api/embed` direct, then each variant's `/v1/embeddings`, with the variant's CPU time alone. */
+async function embeddingTargets(variants: Variant[], emulator: EmulatorProcess): Promise<Target[]> {
+  const targets: Target[] = [];
+  for (const variant of variants) {
+    const { pair, note } = await routePair(variant.service, emulator, embeddingsRoute(EMBEDDING_MODEL));
+    if (pair === undefined) {
+      throw new Error(`${variant.name}: ${note ?? '/v1/embeddings did not answer'}`);
+    }
+    if (targets.length === 0) {
+      targets.push(pair.direct);
+    }
+    targets.push({ ...pair.service, name: variant.name, processes: [variant.service] });
+  }
+  return targets;
+}
+
 interface Variant {
   name: string;
   repo: string;
@@ -116,6 +143,7 @@ async function main(): Promise<void> {
     args: process.argv.slice(2),
     options: {
       variant: { type: 'string', multiple: true, default: [] },
+      route: { type: 'string', default: 'chat' },
       'upstream-ms': { type: 'string', default: '50' },
       tokens: { type: 'string', default: '5' },
       sequential: { type: 'string', default: '200' },
@@ -140,12 +168,16 @@ async function main(): Promise<void> {
     const ownEnv = values['env-for'].find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
     return { name, repo: resolve(dir), nodeArgs: flags.split(' ').filter((f) => f !== ''), env: parsePairs(ownEnv) };
   });
+  if (values.route !== 'chat' && values.route !== 'embeddings') {
+    throw new Error(`--route must be chat or embeddings, got ${JSON.stringify(values.route)}`);
+  }
+  const embeddings = values.route === 'embeddings';
   if (values.help || requested.length < 2 || new Set(requested.map((v) => v.name)).size !== requested.length) {
     print(USAGE);
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const env = parsePairs(values.env);
+  const env = { ...(embeddings && { OLLAMA_MODELS: EMBEDDING_MODEL }), ...parsePairs(values.env) };
   const concurrencies = values.concurrency
     .split(',')
     .filter((c) => c.trim() !== '')
@@ -155,14 +187,14 @@ async function main(): Promise<void> {
   const loadSampler = new LoadSampler();
   loadSampler.start();
   try {
-    const emulator = await startEmulator(
-      group,
-      fixedLatencyEmulator(
+    const emulator = await startEmulator(group, {
+      ...fixedLatencyEmulator(
         wholeNumber('upstream-ms', values['upstream-ms'], 0),
         wholeNumber('tokens', values.tokens),
         0,
       ),
-    );
+      ...(embeddings && { models: ['llama3.1:latest', EMBEDDING_MODEL] }),
+    });
     const variants: Variant[] = [];
     for (const variant of requested) {
       print(`building ${variant.name} from ${variant.repo} ${variant.nodeArgs.join(' ')} ...`);
@@ -179,11 +211,12 @@ async function main(): Promise<void> {
       variants.forEach((v) => idleLowest.set(v.name, Math.min(idleLowest.get(v.name) ?? Infinity, v.service.rssMiB())));
     }
     const idleRss = Object.fromEntries([...idleLowest].map(([name, mib]) => [name, round(mib, 1)]));
-    const targets: Target[] = [
-      directTarget(emulator, upstreamBody),
-      ...variants.map((v) => ({ ...serviceTarget(v.name, v.service, emulator), processes: [v.service] })),
-    ];
-
+    const targets: Target[] = embeddings
+      ? await embeddingTargets(variants, emulator)
+      : [
+          directTarget(emulator, upstreamBody),
+          ...variants.map((v) => ({ ...serviceTarget(v.name, v.service, emulator), processes: [v.service] })),
+        ];
     const sequentialCount = wholeNumber('sequential', values.sequential);
     print(`sequential (${sequentialCount} per target) ...`);
     const sequential = await measureSequential(targets, sequentialCount, 20);

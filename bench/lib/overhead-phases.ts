@@ -8,7 +8,7 @@ import { overheadOf, type ColdStart, type IdleWindow, type LoadPoint, type Route
 import { ManagedProcess, type EmulatorProcess, type ServiceProcess } from './processes';
 import { print } from './results';
 import { round, roundSummary, summarize } from './stats';
-import { MESSAGE, routePair } from './targets';
+import { embeddingsRoute, MESSAGE, routePair } from './targets';
 
 /** Unmeasured requests per target before the sequential and streaming measurements. */
 export const WARM_REQUESTS = 20;
@@ -164,12 +164,7 @@ export async function measureRoutes(
   emulator: EmulatorProcess,
 ): Promise<{ routes: RoutePoint[]; notMeasured: Array<{ route: string; note: string }> }> {
   const candidates = [
-    {
-      path: '/v1/embeddings',
-      body: { model: settings.embeddingModel, input: MESSAGE },
-      endpoint: 'embed',
-      upstreamPath: '/api/embed',
-    },
+    embeddingsRoute(settings.embeddingModel),
     {
       path: '/api/chat',
       body: { model: 'llama3.1:latest', messages: [{ role: 'user', content: MESSAGE }], stream: false },

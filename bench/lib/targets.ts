@@ -80,6 +80,14 @@ export interface RoutePair {
   service: Target;
 }
 
+/** The embedding model the emulator and the services serve in the benchmarks of `/v1/embeddings`. */
+export const EMBEDDING_MODEL = 'nomic-embed-text:latest';
+
+/** `POST /v1/embeddings` of one short input, and the Ollama route it goes to. */
+export function embeddingsRoute(model: string) {
+  return { path: '/v1/embeddings', body: { model, input: MESSAGE }, endpoint: 'embed', upstreamPath: '/api/embed' };
+}
+
 /**
  * The service's `POST <path>` with `body`, paired with what the service sent the emulator for it
  * (`endpoint`'s last request). Undefined, with the reason, when the service does not answer it with
