@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { PreRoutingAnswers } from './common/filters/pre-routing-answers';
+import { installLeanAsyncResourceBind } from './common/lean-async-bind';
 import { formatResponseTime } from './common/interceptors/latency.interceptor';
 import { setupOpenApi } from './common/openapi/setup-openapi';
 import type { Configuration } from './config/environment';
@@ -20,6 +21,8 @@ import { closeAfterLastAllowedAnswer, serverLimits } from './security/server-lim
  * production runs.
  */
 export async function createApp(config: Configuration): Promise<NestFastifyApplication> {
+  // Fastify and Nest bind per request with AsyncResource; Node 20 makes every bind dear.
+  installLeanAsyncResourceBind();
   const preRouting = new PreRoutingAnswers();
   const adapter = new FastifyAdapter({
     ...serverLimits(config),
