@@ -22,14 +22,19 @@ function main(): void {
       callers: { type: 'string' },
       depth: { type: 'string', default: '4' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
   });
+  const usage =
+    'usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--focus TEXT] [--skip-ms N] [--callers TEXT [--depth N]] [--json]';
+  if (values.help) {
+    print(usage);
+    return;
+  }
   const path = positionals[0];
   if (path === undefined) {
-    throw new Error(
-      'usage: bench/cpuprofile-summary.ts <file.cpuprofile> [--top N] [--focus TEXT] [--skip-ms N] [--callers TEXT [--depth N]] [--json]',
-    );
+    throw new Error(usage);
   }
   const summary = summarizeProfile(path, {
     top: Number(values.top),
