@@ -49,7 +49,15 @@ function bindTo(resource: AsyncResource, fn: Bindable, thisArg: unknown): Bindab
           return resource.runInAsyncScope(fn, this, ...args);
         }
       : resource.runInAsyncScope.bind(resource, fn, thisArg);
-  Object.defineProperty(bound, 'length', { configurable: true, enumerable: false, value: fn.length, writable: false });
+  if (fn.length !== 0) {
+    // Both forms of `bound` have length 0 of their own.
+    Object.defineProperty(bound, 'length', {
+      configurable: true,
+      enumerable: false,
+      value: fn.length,
+      writable: false,
+    });
+  }
   Object.defineProperty(bound, 'asyncResource', ASYNC_RESOURCE_PROPERTY);
   Object.defineProperty(bound, RESOURCE, { configurable: true, enumerable: false, value: resource, writable: true });
   return bound;
