@@ -18,6 +18,16 @@ describe(NdjsonTail.name, () => {
     expect(tail.failed()).toBe(false);
   });
 
+  it('reads the last line again after more bytes came', () => {
+    const tail = tailOf('{"done":false,"eval_count":1}\n');
+    expect(tail.usage()).toEqual({ promptTokens: 0, completionTokens: 1 });
+    tail.keep(Buffer.from('{"error":"gone"}\n'));
+    expect(tail.failed()).toBe(true);
+    tail.keep(Buffer.from('{"done":true,"prompt_eval_count":3,"eval_count":2}'));
+    expect(tail.usage()).toEqual({ promptTokens: 3, completionTokens: 2 });
+    expect(tail.failed()).toBe(false);
+  });
+
   it('keeps only the end of a long answer', () => {
     const long = `${'{"message":{"content":"x"},"done":false}\n'.repeat(2_000)}{"done":true,"eval_count":5}\n`;
     expect(tailOf(long.slice(0, 40_000), long.slice(40_000)).usage()).toEqual({ promptTokens: 0, completionTokens: 5 });

@@ -9,11 +9,14 @@ const TAIL_BYTES = 8 * 1024;
  */
 export class NdjsonTail {
   private tail: Buffer = Buffer.alloc(0);
+  /** The last complete object, once read (`null`: there is none); reset by every chunk. */
+  private lastObject?: Record<string, unknown> | null;
 
   /** Remembers the end of `chunk` and gives it back unchanged. */
   keep(chunk: Buffer): Buffer {
     const joined = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
     this.tail = joined.length > TAIL_BYTES ? joined.subarray(joined.length - TAIL_BYTES) : joined;
+    this.lastObject = undefined;
     return chunk;
   }
 
@@ -33,12 +36,17 @@ export class NdjsonTail {
   }
 
   private last(): Record<string, unknown> | undefined {
-    const lines = this.tail.toString('utf8').trim().split('\n');
+    this.lastObject ??= this.readLast();
+    return this.lastObject ?? undefined;
+  }
+
+  private readLast(): Record<string, unknown> | null {
+    const text = this.tail.toString('utf8').trim();
     try {
-      const parsed = JSON.parse(lines[lines.length - 1]) as unknown;
-      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+      const parsed = JSON.parse(text.slice(text.lastIndexOf('\n') + 1)) as unknown;
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : null;
     } catch {
-      return undefined;
+      return null;
     }
   }
 }
