@@ -20,7 +20,7 @@ import {
   type EmulatorProcess,
   type ServiceProcess,
 } from './lib/processes';
-import { formatTable, print, writeResultJson } from './lib/results';
+import { formatTable, print, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, stopOnSignal } from './lib/stack';
 import { round } from './lib/stats';
 import {
@@ -305,7 +305,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`compare failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench('compare', main);

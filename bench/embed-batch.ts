@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { BenchClient, waitForStatus200 } from './lib/http';
 import { LoadSampler, machineFacts } from './lib/machine';
 import { ProcessGroup } from './lib/processes';
-import { formatTable, print, writeResultJson } from './lib/results';
+import { formatTable, print, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, startStack, stopOnSignal } from './lib/stack';
 import { round, summarize } from './lib/stats';
 import { EMBEDDING_MODEL } from './lib/targets';
@@ -116,9 +116,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `embed-batch failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('embed-batch', main);

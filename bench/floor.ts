@@ -27,7 +27,7 @@ import {
   startEmulator,
   type EmulatorProcess,
 } from './lib/processes';
-import { formatTable, print, writeResultJson } from './lib/results';
+import { formatTable, print, runBench, writeResultJson } from './lib/results';
 import { stopOnSignal } from './lib/stack';
 import { round, roundSummary, summarize } from './lib/stats';
 import { NDJSON, runStreams } from './lib/streams';
@@ -266,9 +266,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `floor benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('floor benchmark', main);

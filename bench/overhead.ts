@@ -41,7 +41,7 @@ import {
   type OverheadResult,
 } from './lib/overhead-report';
 import { REPO_ROOT } from './lib/processes';
-import { print, writeResultJson } from './lib/results';
+import { print, runBench, writeResultJson } from './lib/results';
 import { beginRun, defaultWorkDir, startStack } from './lib/stack';
 import { round, type Summary } from './lib/stats';
 import { directTarget, fixedLatencyEmulator, serviceTarget, upstreamChatBody } from './lib/targets';
@@ -306,9 +306,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `overhead benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('overhead benchmark', main);

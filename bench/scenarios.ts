@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { BenchClient } from './lib/http';
 import { LoadSampler, machineFacts } from './lib/machine';
 import { ProcessGroup, REPO_ROOT } from './lib/processes';
-import { formatTable, print, writeResultJson } from './lib/results';
+import { formatTable, print, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, startStack, stopOnSignal } from './lib/stack';
 import { roundSummary, summarize, type Summary } from './lib/stats';
 
@@ -275,9 +275,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `scenarios benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('scenarios benchmark', main);

@@ -18,7 +18,7 @@ import { newestProfile } from './lib/overhead-phases';
 import { printProfile } from './lib/overhead-report';
 import { machineFacts } from './lib/machine';
 import { REPO_ROOT, type ManagedProcess } from './lib/processes';
-import { formatTable, print, writeResultJson } from './lib/results';
+import { formatTable, print, runBench, writeResultJson } from './lib/results';
 import { beginRun, defaultWorkDir, startStack } from './lib/stack';
 import { round, summarize } from './lib/stats';
 import { CHAT_SSE, NDJSON, OPENAI_SSE, runStreams, type StreamFraming, type StreamTiming } from './lib/streams';
@@ -356,9 +356,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `streaming benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench('streaming benchmark', main);

@@ -41,3 +41,13 @@ export function formatNumber(value: number): string {
 export function print(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
+
+/** Runs a benchmark's `main`; a failure is printed with its stack, as `<name> failed: …`, and exits 1. */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}
