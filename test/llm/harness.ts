@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmService } from '../../src/llm/llm.service';
 import type { LlmChatRequest, LlmState, LlmStreamEvent } from '../../src/llm/llm.types';
+import { OllamaClientError } from '../../src/llm/ollama/ollama-client.errors';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { EmulatorOptions, OllamaEmulator } from '../emulator/ollama-emulator';
 import { RunningApp, startApp } from '../support/app';
@@ -14,6 +15,19 @@ export const MODEL = 'llama3.1:latest';
 
 /** The call options of the tests' requests: the endpoint their metrics are labelled with. */
 export const CHAT = { endpoint: 'test' };
+
+/** The `OllamaClientError` a call fails with; anything else, or success, fails the test. */
+export async function failureOf(promise: Promise<unknown>): Promise<OllamaClientError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OllamaClientError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
 
 export function userMessage(content: string): LlmChatRequest {
   return { messages: [{ role: 'user', content }] };

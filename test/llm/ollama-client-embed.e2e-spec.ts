@@ -2,24 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseKeepAlive } from '../../src/config/duration';
 import { OllamaClient } from '../../src/llm/ollama/ollama-client';
-import { OllamaClientError } from '../../src/llm/ollama/ollama-client.errors';
 import { OllamaEmulator } from '../emulator/ollama-emulator';
+import { failureOf } from './harness';
 
 const EMBEDDER = 'nomic-embed-text:latest';
 const CALL = { timeoutMs: 5_000 };
 const SETTINGS = { keepAlive: parseKeepAlive('5m')!, maxSockets: 8 };
-
-async function failureOf(promise: Promise<unknown>): Promise<OllamaClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OllamaClientError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe(`${OllamaClient.name} embeddings`, () => {
   const emulator = new OllamaEmulator({ models: [EMBEDDER] });

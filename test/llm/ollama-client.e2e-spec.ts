@@ -1,10 +1,9 @@
 import { parseKeepAlive } from '../../src/config/duration';
 import type { LlmChatRequest } from '../../src/llm/llm.types';
 import { OllamaClient, OllamaStreamEvent } from '../../src/llm/ollama/ollama-client';
-import { OllamaClientError } from '../../src/llm/ollama/ollama-client.errors';
 import { BUSY_MESSAGE, OllamaEmulator } from '../emulator/ollama-emulator';
 import { eventually } from '../support/eventually';
-import { MODEL } from './harness';
+import { failureOf, MODEL } from './harness';
 
 const CALL = { timeoutMs: 5_000 };
 const STREAM = { idleTimeoutMs: 5_000 };
@@ -13,18 +12,6 @@ const SETTINGS = { keepAlive: parseKeepAlive('5m')!, maxSockets: 8 };
 
 function chatRequest(content: string): LlmChatRequest {
   return { messages: [{ role: 'user', content }] };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<OllamaClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OllamaClientError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function collect(stream: AsyncIterable<OllamaStreamEvent>): Promise<OllamaStreamEvent[]> {
