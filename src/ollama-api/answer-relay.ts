@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { DomainError } from '../common/errors';
 import { ClientStalledError, dropClient } from '../common/http/client-disconnect';
+import { JSON_CONTENT_TYPE } from '../common/http/content-types';
 import { LlmCallAbortedError } from '../llm/llm.errors';
 import type { LlmForwardResponse } from '../llm/llm.types';
 
@@ -10,7 +11,6 @@ const logger = new Logger('OllamaApi');
 
 /** What Ollama's streams are; answers without a content type are its JSON. */
 const NDJSON = /^application\/x-ndjson\b/i;
-const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Resolves `true` when the response can take more or has closed (the client left: nothing to wait
@@ -72,7 +72,7 @@ export async function relayAnswer(
   const chunks = answer.body[Symbol.asyncIterator]();
   let next = await chunks.next();
   const response = reply.raw;
-  const contentType = answer.contentType ?? DEFAULT_CONTENT_TYPE;
+  const contentType = answer.contentType ?? JSON_CONTENT_TYPE;
   const ndjson = NDJSON.test(contentType);
   void reply.hijack();
   response.writeHead(answer.status, {

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { JSON_CONTENT_TYPE } from '../common/http/content-types';
 import { requestContextOf } from '../common/http/request-context';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
 import { EMBEDDING_LIST_SCHEMA, EMBEDDINGS_DESCRIPTION, EMBEDDINGS_REQUEST_SCHEMA } from './embeddings.openapi';
@@ -8,9 +9,6 @@ import { parseEmbeddingsRequest } from './embeddings-request';
 import { EmbeddingsService } from './embeddings.service';
 import { OpenAiExceptionFilter } from './openai-exception.filter';
 import { ApiOpenAiErrors } from './openai.openapi';
-
-/** What Fastify would have said for an object. */
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 @ApiTags('openai')
 @ApiBearerAuth(BEARER_AUTH)

@@ -8,6 +8,7 @@ import { ROUTE_TEMPLATE } from '../../logging/logger.options';
 import { requestIdOf } from '../../logging/request-id';
 import type { MetricsService } from '../../metrics/metrics.service';
 import { MAX_HEADER_SIZE_BYTES, MAX_PARAM_LENGTH, lacksHostHeader } from '../../security/server-limits';
+import { JSON_CONTENT_TYPE } from '../http/content-types';
 import { UNMATCHED_ROUTE, claimDurationSample } from '../interceptors/duration-sample';
 import { formatResponseTime } from '../interceptors/latency.interceptor';
 import { errorBodyFor } from './error-shape';
@@ -156,7 +157,7 @@ export class PreRoutingAnswers {
     const body = JSON.stringify(errorBodyFor(asker.url, status, message, asker.requestId));
     const head = [
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
-      'content-type: application/json; charset=utf-8',
+      `content-type: ${JSON_CONTENT_TYPE}`,
       `content-length: ${Buffer.byteLength(body)}`,
       `x-request-id: ${asker.requestId}`,
       `x-response-time: ${formatResponseTime(elapsedMs)}`,
@@ -213,7 +214,7 @@ export class PreRoutingAnswers {
     const elapsedMs = this.elapsedOn(socket);
     const body = JSON.stringify(errorBodyFor(asker.url, status, message, asker.requestId));
     res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': JSON_CONTENT_TYPE,
       'content-length': Buffer.byteLength(body),
       'x-request-id': asker.requestId,
       'x-response-time': formatResponseTime(elapsedMs),
