@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer as createHttpServer, Server } from 'node:http';
 import { AddressInfo, createServer as createTcpServer, Server as TcpServer, Socket } from 'node:net';
 import { OllamaProbe } from './ollama-probe';
@@ -93,5 +94,21 @@ describe(OllamaProbe.name, () => {
     controller.abort();
 
     await expect(probing).resolves.toMatchObject({ kind: 'unreachable', detail: 'probe cancelled' });
+  });
+
+  it("keeps nothing on the caller's signal once a probe is over", async () => {
+    const url = await serve(createHttpServer((_req, res) => res.end('{"version":"0.33.0"}')));
+    const lifetime = new AbortController();
+    const probe = probeFor(url);
+    for (let i = 0; i < 20; i++) {
+      await expect(probe.version(lifetime.signal)).resolves.toEqual({ ok: true, version: '0.33.0' });
+    }
+
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    // Node 20's `AbortSignal.any` would have left an entry per probe here, for the signal's lifetime.
+    const dependants = Object.getOwnPropertySymbols(lifetime.signal)
+      .filter((key) => key.description === 'kDependantSignals')
+      .map((key) => (lifetime.signal as unknown as Record<symbol, Set<unknown> | undefined>)[key]);
+    expect(dependants.map((set) => set?.size ?? 0).filter((size) => size > 0)).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { OllamaConfig } from '../config/configuration';
 import { errorText } from '../common/errors';
+import { LinkedAbort } from '../common/linked-abort';
 
 /** How long one probe request may take, connection included. */
 export const PROBE_TIMEOUT_MS = 2_000;
@@ -91,7 +92,9 @@ export class OllamaProbe {
     const timer = setTimeout(() => deadline.abort(), PROBE_TIMEOUT_MS);
     timer.unref();
     const timeout = deadline.signal;
-    const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // Not `AbortSignal.any`: the caller's signal is the service's lifetime, combined every 3 s.
+    const link = new LinkedAbort([signal, timeout]);
+    const abort = link.signal;
     const client = this.url.protocol === 'https:' ? https : http;
     return new Promise<Answer>((resolve, reject) => {
       let connected = false;
@@ -109,7 +112,10 @@ export class OllamaProbe {
       });
       request.on('socket', (socket) => socket.once('connect', () => (connected = true)));
       request.on('error', (error) => reject(classify(error, connected, abort, timeout)));
-    }).finally(() => clearTimeout(timer));
+    }).finally(() => {
+      clearTimeout(timer);
+      link.dispose();
+    });
   }
 }
 

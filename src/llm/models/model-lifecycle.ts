@@ -9,6 +9,7 @@ import { isOllamaFailure } from '../ollama/ollama-client.errors';
 import { isSameModel } from './model-name';
 import { sleep } from '../../common/abortable-sleep';
 import { deferred } from '../../common/deferred';
+import { LinkedAbort } from '../../common/linked-abort';
 import { keepWarm } from './keep-warm';
 import { describeState, failureMessage, LifecycleStep } from './lifecycle-messages';
 import { LifecycleProblem, pullModel } from './model-pull';
@@ -188,7 +189,8 @@ export class ModelLifecycle {
     while (!stop.aborted) {
       const cycle = new AbortController();
       this.cycle = cycle;
-      const signal = AbortSignal.any([stop, cycle.signal]);
+      const link = new LinkedAbort([stop, cycle.signal]);
+      const signal = link.signal;
       try {
         await this.bringUp(signal);
         this.backoff.reset();
@@ -220,6 +222,8 @@ export class ModelLifecycle {
         this.backingOff = true;
         await sleep(delayMs, signal).catch(() => undefined);
         this.backingOff = false;
+      } finally {
+        link.dispose();
       }
     }
   }

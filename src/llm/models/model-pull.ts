@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { LinkedAbort } from '../../common/linked-abort';
 import type { PullProgress } from '../llm.types';
 import type { OllamaClient } from '../ollama/ollama-client';
 import { isOllamaFailure } from '../ollama/ollama-client.errors';
@@ -39,6 +40,7 @@ export async function pullModel(
 ): Promise<void> {
   logger.log(`model ${model} is not in Ollama at ${client.baseUrl}; pulling it`);
   const attempt = new AbortController();
+  const link = new LinkedAbort([signal, attempt.signal]);
   let stalled = false;
   let watchdog: NodeJS.Timeout | undefined;
   const progressed = (): void => {
@@ -54,7 +56,7 @@ export async function pullModel(
   let loggedAt = 0;
   progressed();
   try {
-    const lines = await client.pull(model, AbortSignal.any([signal, attempt.signal]));
+    const lines = await client.pull(model, link.signal);
     for await (const line of lines) {
       if (line.digest !== undefined && line.total !== undefined && line.total > 0) {
         layers.set(line.digest, { total: line.total, completed: line.completed ?? 0 });
@@ -87,6 +89,7 @@ export async function pullModel(
     throw error;
   } finally {
     clearTimeout(watchdog);
+    link.dispose();
   }
   onProgress({ percent: 100, status: 'success' });
   logger.log(`pulled ${model}`);
