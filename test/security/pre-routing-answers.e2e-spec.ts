@@ -82,6 +82,37 @@ describe(PreRoutingAnswers.name, () => {
       expect(responses.at(-1)?.headers.connection).toBe('close');
       expect(responses.slice(0, -1).filter((response) => response.headers.connection === 'close')).toEqual([]);
     });
+
+    it.each([
+      ['/chat', { ...VALID_CHAT, stream: true }, 'event: done'],
+      [
+        '/v1/chat/completions',
+        { model: 'llama3.1', messages: [{ role: 'user', content: 'Hi' }], stream: true },
+        '[DONE]',
+      ],
+      ['/api/chat', { model: 'llama3.1', messages: [{ role: 'user', content: 'Hi' }] }, '"done":true'],
+    ])('is closed after its last allowed request when that answer is streamed (%s)', async (path, body, end) => {
+      const probe = 'GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n';
+      const json = JSON.stringify(body);
+      const streamed =
+        `POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEY}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+      const exchange = await rawExchange(service.url, [probe.repeat(MAX_REQUESTS_PER_SOCKET - 1) + streamed + probe]);
+
+      const { responses, rest } = parseResponses(exchange.bytes);
+      const last = responses.at(-1);
+      expect({
+        answers: responses.length,
+        last: { status: last?.status, connection: last?.headers.connection, ended: last?.body.includes(end) },
+        rest: rest.toString('latin1'),
+        closedBy: exchange.closedBy,
+      }).toEqual({
+        answers: MAX_REQUESTS_PER_SOCKET,
+        last: { status: 200, connection: 'close', ended: true },
+        rest: '',
+        closedBy: 'server',
+      });
+    });
   });
 
   describe('a slow client', () => {

@@ -25,9 +25,12 @@ describe('EVENT_STREAM_HEADERS', () => {
     expect(EVENT_STREAM_HEADERS).toEqual({
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-store',
-      connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+  });
+
+  it('leaves Connection to Node, which closes a connection after its last allowed request', () => {
+    expect(Object.keys(EVENT_STREAM_HEADERS).map((name) => name.toLowerCase())).not.toContain('connection');
   });
 });
 

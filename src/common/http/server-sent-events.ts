@@ -11,13 +11,14 @@ export interface ServerSentEvent {
 
 /**
  * Headers of an event stream. `X-Accel-Buffering: no` stops nginx from buffering the stream, which
- * would hold every delta back until the end.
+ * would hold every delta back until the end. No `Connection`: Node writes `keep-alive` itself, and
+ * `close` on the answer to a connection's last allowed request (`closeAfterLastAllowedAnswer`), which a
+ * `keep-alive` set here would overrule, leaving the client to reuse a connection Node answers with 503.
  */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   // no-store: nothing between us and the client keeps a copy of an answer.
   'cache-control': 'no-cache, no-store',
-  connection: 'keep-alive',
   'x-accel-buffering': 'no',
 };
 
