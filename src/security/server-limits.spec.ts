@@ -12,6 +12,7 @@ import {
   lacksHostHeader,
   longestLegitimateSilenceMs,
   serverLimits,
+  unsupportedContentCoding,
 } from './server-limits';
 
 describe(serverLimits.name, () => {
@@ -91,5 +92,36 @@ describe(lacksHostHeader.name, () => {
   it('is Node’s own check turned off, so the service can answer it in its shape', () => {
     const limits = serverLimits(parseEnvironment({}));
     expect(limits.http).toMatchObject({ requireHostHeader: false });
+  });
+});
+
+describe(unsupportedContentCoding.name, () => {
+  function request(headers: Record<string, string>): IncomingMessage {
+    const req = new IncomingMessage(new Socket());
+    req.headers = headers;
+    return req;
+  }
+
+  it('names the codings of a compressed body', () => {
+    expect(unsupportedContentCoding(request({ 'content-encoding': 'gzip', 'content-length': '30' }))).toBe('gzip');
+    expect(
+      unsupportedContentCoding(request({ 'content-encoding': 'Deflate, BR', 'transfer-encoding': 'chunked' })),
+    ).toBe('deflate, br');
+    expect(unsupportedContentCoding(request({ 'content-encoding': 'identity, gzip', 'content-length': '9' }))).toBe(
+      'gzip',
+    );
+  });
+
+  it('lets a plain body through, labelled or not', () => {
+    expect(unsupportedContentCoding(request({ 'content-length': '30' }))).toBeUndefined();
+    expect(
+      unsupportedContentCoding(request({ 'content-encoding': 'identity', 'content-length': '30' })),
+    ).toBeUndefined();
+    expect(unsupportedContentCoding(request({ 'content-encoding': ' , ', 'content-length': '30' }))).toBeUndefined();
+  });
+
+  it('never refuses a request without a body for it', () => {
+    expect(unsupportedContentCoding(request({ 'content-encoding': 'gzip' }))).toBeUndefined();
+    expect(unsupportedContentCoding(request({ 'content-encoding': 'gzip', 'content-length': '0' }))).toBeUndefined();
   });
 });

@@ -79,6 +79,28 @@ export function closeAfterLastAllowedAnswer(res: ServerResponse): void {
 }
 
 /**
+ * The content codings of a request body the service cannot read (any but `identity`), comma-separated
+ * as sent, or `undefined`. HTTP asks a server to refuse a body in a coding it does not support with 415;
+ * read as it is, a compressed body would only make a puzzling "not valid JSON", and a body labelled
+ * compressed but sent plain would be taken on trust. A request without a body is never refused for it.
+ */
+export function unsupportedContentCoding(req: IncomingMessage): string | undefined {
+  const header = req.headers['content-encoding'];
+  if (header === undefined || !hasBody(req)) {
+    return undefined;
+  }
+  const codings = header
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  return codings.length === 0 ? undefined : codings.join(', ');
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
  * An HTTP/1.1 request without a `Host` header, which HTTP requires a server to refuse with 400. Node
  * would write that 400 itself, bare; with `requireHostHeader: false` the service refuses it in its own
  * error shape instead.

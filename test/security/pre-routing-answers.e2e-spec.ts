@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { PreRoutingAnswers } from '../../src/common/filters/pre-routing-answers';
 import { MAX_HEADER_SIZE_BYTES, MAX_REQUESTS_PER_SOCKET } from '../../src/security/server-limits';
-import { ContractErrorBody, contractErrorProblem } from './support/error-body';
+import { ContractErrorBody, contractErrorProblem, openAiErrorProblem } from './support/error-body';
 import { durationSamples, samplesAddedSince } from './support/http-metrics';
 import { RawResponse, onlyResponse, parseResponses, rawExchange } from './support/raw-http';
 import { VALID_CHAT, postJson } from './support/requests';
@@ -245,6 +246,48 @@ describe(PreRoutingAnswers.name, () => {
       expect(contractErrorProblem(415, await response.text())).toBeUndefined();
       expect(await samplesAddedSince(service.url, labels, before)).toBe(1);
     });
+
+    /** The message of an error body in each path's shape, failing when the body is not in that shape. */
+    const contractMessage = (text: string): string => {
+      expect(contractErrorProblem(415, text)).toBeUndefined();
+      return (JSON.parse(text) as ContractErrorBody).message;
+    };
+    const openAiMessage = (text: string): string => {
+      expect(openAiErrorProblem(415, text)).toBeUndefined();
+      return (JSON.parse(text) as { error: { message: string } }).error.message;
+    };
+    const ollamaMessage = (text: string): string => {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      expect(Object.keys(body)).toEqual(['error']);
+      return String(body.error);
+    };
+    const CHAT_MESSAGES = { model: 'llama3.1', messages: [{ role: 'user', content: 'Hi' }] };
+
+    it.each([
+      ['/chat', VALID_CHAT, contractMessage],
+      ['/v1/chat/completions', CHAT_MESSAGES, openAiMessage],
+      ['/api/chat', CHAT_MESSAGES, ollamaMessage],
+    ])(
+      'answers a compressed body on %s with 415 and Accept-Encoding, and one sample',
+      async (path, body, messageOf) => {
+        const labels = { method: 'POST', route: path, status_code: '415' };
+        const before = await durationSamples(service.url, labels);
+        const response = await fetch(`${service.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${KEY}` },
+          body: gzipSync(JSON.stringify(body)),
+        });
+        const text = await response.text();
+        expect({ status: response.status, acceptEncoding: response.headers.get('accept-encoding') }).toEqual({
+          status: 415,
+          acceptEncoding: 'identity',
+        });
+        expect(messageOf(text)).toBe(
+          "unsupported Content-Encoding 'gzip'; send the body uncompressed, without Content-Encoding",
+        );
+        expect(await samplesAddedSince(service.url, labels, before)).toBe(1);
+      },
+    );
 
     it('answers a known path asked with the wrong method with 405 and Allow', async () => {
       const response = await fetch(`${service.url}/chat`);

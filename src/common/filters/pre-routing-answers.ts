@@ -1,4 +1,4 @@
-import { BadRequestException, Logger } from '@nestjs/common';
+import { BadRequestException, Logger, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyError, FastifyHttpOptions, FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, METHODS, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -7,7 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { ROUTE_TEMPLATE } from '../../logging/logger.options';
 import { requestIdOf } from '../../logging/request-id';
 import type { MetricsService } from '../../metrics/metrics.service';
-import { MAX_HEADER_SIZE_BYTES, MAX_PARAM_LENGTH, lacksHostHeader } from '../../security/server-limits';
+import {
+  MAX_HEADER_SIZE_BYTES,
+  MAX_PARAM_LENGTH,
+  lacksHostHeader,
+  unsupportedContentCoding,
+} from '../../security/server-limits';
 import { JSON_CONTENT_TYPE } from '../http/content-types';
 import { UNMATCHED_ROUTE, claimDurationSample } from '../interceptors/duration-sample';
 import { formatResponseTime } from '../interceptors/latency.interceptor';
@@ -69,9 +74,9 @@ function askerOf(req: RawRequest, route = req[ROUTE_TEMPLATE] ?? UNMATCHED_ROUTE
 /**
  * The answers decided before a request reaches the application, or instead of it: Node's own refusals
  * (slow headers or body 408, oversized headers 431, unparsable HTTP 400), Fastify's refusals of a path
- * (bad percent-encoding 400, an over-long parameter 414) and unsupported `Expect` headers (417). Node
- * and Fastify would write these with bodies of their own, or none, and without `X-Request-Id`; here
- * each gets the error body its path's callers read (`errorBodyFor`), the request id, one sample in
+ * (bad percent-encoding 400, an over-long parameter 414), unsupported `Expect` headers (417) and
+ * bodies in a content coding the service does not read (415). Node and Fastify would write these
+ * with bodies of their own, or none, and without `X-Request-Id`; here each gets the error body its path's callers read (`errorBodyFor`), the request id, one sample in
  * `http_request_duration_seconds` and one log line. The same class records the answers Fastify writes
  * for requests that never reach a handler (unknown routes, unreadable bodies, guards' refusals), which
  * the latency interceptor cannot see. A connection whose request was refused by Node is closed after
@@ -121,16 +126,25 @@ export class PreRoutingAnswers {
 
   /**
    * The error the first `onRequest` hook raises for a request HTTP requires refusing before anything
-   * else looks at it (an HTTP/1.1 request without `Host`, which Node would answer with a bare 400);
-   * `undefined` for every other request. The answer closes the connection.
+   * else looks at it; `undefined` for every other request. An HTTP/1.1 request without `Host`, which
+   * Node would answer with a bare 400, gets 400 and a closed connection; a body in a content coding
+   * other than `identity` gets 415 with `Accept-Encoding: identity`, as HTTP asks.
    */
   refusalOf(req: IncomingMessage, res: ServerResponse): Error | undefined {
-    if (!lacksHostHeader(req)) {
-      return undefined;
+    if (lacksHostHeader(req)) {
+      (req as RawRequest)[UNLOGGED] = true;
+      res.setHeader('connection', 'close');
+      return new BadRequestException('an HTTP/1.1 request needs a Host header; send one');
     }
-    (req as RawRequest)[UNLOGGED] = true;
-    res.setHeader('connection', 'close');
-    return new BadRequestException('an HTTP/1.1 request needs a Host header; send one');
+    const coding = unsupportedContentCoding(req);
+    if (coding !== undefined) {
+      (req as RawRequest)[UNLOGGED] = true;
+      res.setHeader('accept-encoding', 'identity');
+      return new UnsupportedMediaTypeException(
+        `unsupported Content-Encoding '${coding}'; send the body uncompressed, without Content-Encoding`,
+      );
+    }
+    return undefined;
   }
 
   private answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: TrackedSocket): void {

@@ -20,7 +20,7 @@ const DESCRIPTION = [
   'and on `/api` and `/` Ollama\'s `{"error": "<message>"}`;',
   '503 answers carry `Retry-After`. Refusals decided before a route runs have the same bodies: unreadable JSON',
   '(400), unknown route (404), wrong method (405, with `Allow`), slow client (408), body over `BODY_LIMIT_BYTES`',
-  '(413), body not JSON (415), headers too large (431).',
+  '(413), body not JSON or compressed (415), headers too large (431).',
   '',
   'When `API_KEYS` is set, `/chat`, `/risk/assess` and every `/v1` route need `Authorization: Bearer <key>`',
   "or `X-API-Key: <key>`, and so does every route of Ollama's API under `/api` (`GET /` needs none).",
