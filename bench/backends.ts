@@ -13,6 +13,7 @@
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { wholeNumber } from './lib/args';
 import { runLoad, type LoadRun } from './lib/load';
 import { LoadSampler, machineFacts } from './lib/machine';
 import {
@@ -23,7 +24,7 @@ import {
   startService,
   type EmulatorProcess,
 } from './lib/processes';
-import { formatNumber, formatTable, print, writeResultJson } from './lib/results';
+import { formatNumber, formatTable, print, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, stopOnSignal } from './lib/stack';
 
 const USAGE = `Usage: npm run bench:backends -- [options]
@@ -74,10 +75,10 @@ async function main(): Promise<void> {
     print(USAGE);
     return;
   }
-  const seconds = Number(values.seconds);
-  const warmup = Number(values.warmup);
-  const rounds = Number(values.rounds);
-  const perServer = Number(values.connections);
+  const seconds = wholeNumber('seconds', values.seconds);
+  const warmup = wholeNumber('warmup', values.warmup, 0);
+  const rounds = wholeNumber('rounds', values.rounds);
+  const perServer = wholeNumber('connections', values.connections);
   const group = new ProcessGroup();
   stopOnSignal(group);
   const load = new LoadSampler();
@@ -222,7 +223,4 @@ async function waitReady(url: string): Promise<void> {
   throw new Error(`${url} did not become ready`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBench('backends', main);

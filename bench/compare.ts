@@ -33,6 +33,7 @@ import {
   serviceTarget,
   upstreamChatBody,
 } from './lib/targets';
+import { wholeNumber } from './lib/args';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare.ts --variant NAME=DIR ... [options]
   --variant NAME=DIR        a tree to build and measure, under NAME (two or more)
@@ -52,14 +53,6 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare
 
 const SERVING_DEADLINE_MS = 120_000;
 const IDLE_SETTLE_MS = 30_000;
-
-function wholeNumber(name: string, text: string, min = 1): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
 
 function parsePairs(text: string): Record<string, string> {
   return Object.fromEntries(

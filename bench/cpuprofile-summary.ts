@@ -9,8 +9,9 @@
  * of frames that called them, e.g. to find who creates the abort signals.
  */
 import { parseArgs } from 'node:util';
+import { wholeNumber } from './lib/args';
 import { summarizeProfile } from './lib/cpuprofile';
-import { formatTable, print } from './lib/results';
+import { formatTable, print, runBench } from './lib/results';
 
 function main(): void {
   const { values, positionals } = parseArgs({
@@ -37,11 +38,11 @@ function main(): void {
     throw new Error(usage);
   }
   const summary = summarizeProfile(path, {
-    top: Number(values.top),
+    top: wholeNumber('top', values.top),
     focus: values.focus,
-    skipMs: Number(values['skip-ms']),
+    skipMs: wholeNumber('skip-ms', values['skip-ms'], 0),
     callers: values.callers,
-    callerDepth: Number(values.depth),
+    callerDepth: wholeNumber('depth', values.depth),
   });
   if (values.json) {
     print(JSON.stringify(summary, null, 2));
@@ -84,4 +85,4 @@ function main(): void {
   }
 }
 
-main();
+runBench('cpuprofile-summary', () => Promise.resolve().then(main));

@@ -10,6 +10,7 @@
 import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { wholeNumber } from './lib/args';
 import { BenchClient, waitForStatus200 } from './lib/http';
 import { LoadSampler, machineFacts } from './lib/machine';
 import { ProcessGroup } from './lib/processes';
@@ -32,11 +33,8 @@ async function main(): Promise<void> {
       out: { type: 'string' },
     },
   });
-  const inputs = Number(values.inputs);
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(inputs) || inputs < 1 || !Number.isInteger(rounds) || rounds < 1) {
-    throw new Error('--inputs and --rounds must be whole numbers >= 1');
-  }
+  const inputs = wholeNumber('inputs', values.inputs);
+  const rounds = wholeNumber('rounds', values.rounds);
   const group = new ProcessGroup();
   stopOnSignal(group);
   const loadSampler = new LoadSampler();

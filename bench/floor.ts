@@ -32,18 +32,11 @@ import { stopOnSignal } from './lib/stack';
 import { round, roundSummary, summarize } from './lib/stats';
 import { NDJSON, runStreams } from './lib/streams';
 import { MESSAGE, fixedLatencyEmulator, fixedReply } from './lib/targets';
+import { wholeNumber } from './lib/args';
 
 const REGISTER_TS = join(REPO_ROOT, 'test', 'support', 'register-ts.js');
 const START_TIMEOUT_MS = 60_000;
 const BODY = { message: 'Explain duration risk in two sentences.' };
-
-function wholeNumber(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`--${name} must be a whole number >= 1, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
 
 async function startFloorApp(
   group: ProcessGroup,

@@ -45,6 +45,7 @@ import { print, runBench, writeResultJson } from './lib/results';
 import { beginRun, defaultWorkDir, startStack } from './lib/stack';
 import { round, type Summary } from './lib/stats';
 import { directTarget, fixedLatencyEmulator, serviceTarget, upstreamChatBody } from './lib/targets';
+import { wholeNumber } from './lib/args';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/overhead.ts [options]
   --upstream-ms N     latency of a non-streamed chat at the emulator; 0 answers at once (default 50)
@@ -95,14 +96,6 @@ interface Settings {
   out?: string;
   chart?: string;
   replot?: string;
-}
-
-function wholeNumber(name: string, text: string, min = 1): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return value;
 }
 
 function parseSettings(argv: string[]): Settings | undefined {

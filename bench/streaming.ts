@@ -24,6 +24,7 @@ import { round, summarize } from './lib/stats';
 import { CHAT_SSE, NDJSON, OPENAI_SSE, runStreams, type StreamFraming, type StreamTiming } from './lib/streams';
 import { renderBarChart } from './lib/svg-chart';
 import { MESSAGE, fixedReply, upstreamChatBody } from './lib/targets';
+import { wholeNumber } from './lib/args';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/streaming.ts [options]
   --tokens N          tokens in every reply (default 200)
@@ -74,14 +75,6 @@ interface Settings {
   out?: string;
   chart?: string;
   replot?: string;
-}
-
-function wholeNumber(name: string, text: string, min = 1): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return value;
 }
 
 function parseSettings(argv: string[]): Settings | undefined {

@@ -13,9 +13,10 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { wholeNumber } from './lib/args';
 import { LoadSampler, machineFacts } from './lib/machine';
 import { REPO_ROOT } from './lib/processes';
-import { formatTable, print, writeResultJson } from './lib/results';
+import { formatTable, print, runBench, writeResultJson } from './lib/results';
 import { round, summarize } from './lib/stats';
 
 const ECHO_ARG = '--echo-server';
@@ -46,10 +47,10 @@ async function main(): Promise<void> {
       out: { type: 'string' },
     },
   });
-  const count = Number(values.count);
-  const gaps = values.gaps.split(',').map(Number);
-  if (!Number.isInteger(count) || count < 10 || gaps.some((gap) => !Number.isInteger(gap) || gap < 0)) {
-    throw new Error('--count must be a whole number >= 10 and --gaps whole numbers of milliseconds >= 0');
+  const count = wholeNumber('count', values.count, 10);
+  const gaps = values.gaps.split(',').map((gap) => wholeNumber('gaps', gap, 0));
+  if (gaps.length === 0) {
+    throw new Error('--gaps must name at least one gap in milliseconds');
   }
   const loadSampler = new LoadSampler();
   loadSampler.start();
@@ -102,8 +103,5 @@ async function main(): Promise<void> {
 if (process.argv.includes(ECHO_ARG)) {
   runEchoServer();
 } else {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
+  runBench('wakeup', main);
 }
