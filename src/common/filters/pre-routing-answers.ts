@@ -76,11 +76,12 @@ function askerOf(req: RawRequest, route = req[ROUTE_TEMPLATE] ?? UNMATCHED_ROUTE
  * (slow headers or body 408, oversized headers 431, unparsable HTTP 400), Fastify's refusals of a path
  * (bad percent-encoding 400, an over-long parameter 414), unsupported `Expect` headers (417) and
  * bodies in a content coding the service does not read (415). Node and Fastify would write these
- * with bodies of their own, or none, and without `X-Request-Id`; here each gets the error body its path's callers read (`errorBodyFor`), the request id, one sample in
- * `http_request_duration_seconds` and one log line. The same class records the answers Fastify writes
- * for requests that never reach a handler (unknown routes, unreadable bodies, guards' refusals), which
- * the latency interceptor cannot see. A connection whose request was refused by Node is closed after
- * the answer: what follows on it cannot be trusted to start at a request boundary.
+ * with bodies of their own, or none, and without `X-Request-Id`; here each gets the error body its
+ * path's callers read (`errorBodyFor`), the request id, one sample in `http_request_duration_seconds`
+ * and one log line. The same class records the answers Fastify writes for requests that never reach a
+ * handler (unknown routes, unreadable bodies, guards' refusals), which the latency interceptor cannot
+ * see. A connection whose request was refused by Node is closed after the answer: what follows on it
+ * cannot be trusted to start at a request boundary.
  *
  * Built before the Fastify adapter (which takes `serverOptions()`), bound to the application's metrics
  * by `attach()` before the server listens.
