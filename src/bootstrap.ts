@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { PreRoutingAnswers } from './common/filters/pre-routing-answers';
+import { registerBodyParsers } from './common/http/body-parsers';
 import { installLeanAsyncResourceBind } from './common/lean-async-bind';
 import { formatResponseTime } from './common/interceptors/latency.interceptor';
 import { setupOpenApi } from './common/openapi/setup-openapi';
@@ -39,11 +40,14 @@ export async function createApp(config: Configuration): Promise<NestFastifyAppli
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     abortOnError: false,
+    // Bodies are read by `registerBodyParsers`: Nest's would read forms, which no route takes.
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
   registerSecurityHeaders(fastify);
+  registerBodyParsers(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw as IncomingMessage & { id?: string; [ROUTE_TEMPLATE]?: string };
     raw.id = request.id;

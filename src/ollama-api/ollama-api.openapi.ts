@@ -20,7 +20,9 @@ const ERRORS: Readonly<Record<number, { description: string; headers?: typeof RE
   },
   403: { description: "Model management: the gateway's configuration decides which models exist." },
   404: { description: "The model is not served by this gateway (`model 'x' not found`)." },
-  415: { description: 'The body is not sent as JSON (`Content-Type: application/json`).' },
+  415: {
+    description: 'The body is compressed (`Content-Encoding`); any `Content-Type` is read as JSON, as Ollama does.',
+  },
 };
 
 /** Documents error answers of Ollama's API, all in Ollama's shape `{"error": "…"}`. */

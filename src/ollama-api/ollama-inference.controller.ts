@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -11,7 +11,6 @@ import {
 import type { FastifyReply } from 'fastify';
 import { requestContextOf } from '../common/http/request-context';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
-import { requireJsonBody } from './json-body';
 import { InferencePath, OllamaApiService } from './ollama-api.service';
 import { ApiOllamaErrors, NDJSON_DESCRIPTION, ollamaRequestSchema } from './ollama-api.openapi';
 
@@ -51,12 +50,8 @@ export class OllamaInferenceController {
   })
   @ApiProduces('application/x-ndjson', 'application/json')
   @ApiOkResponse(STREAMED)
-  chat(
-    @Body() body: unknown,
-    @Headers('content-type') contentType: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.relay('/api/chat', body, contentType, reply);
+  chat(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    return this.relay('/api/chat', body, reply);
   }
 
   @Post('generate')
@@ -70,12 +65,8 @@ export class OllamaInferenceController {
   })
   @ApiProduces('application/x-ndjson', 'application/json')
   @ApiOkResponse(STREAMED)
-  generate(
-    @Body() body: unknown,
-    @Headers('content-type') contentType: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.relay('/api/generate', body, contentType, reply);
+  generate(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    return this.relay('/api/generate', body, reply);
   }
 
   @Post('embed')
@@ -91,12 +82,8 @@ export class OllamaInferenceController {
     ),
   })
   @ApiOkResponse(JSON_ANSWER)
-  embed(
-    @Body() body: unknown,
-    @Headers('content-type') contentType: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.relay('/api/embed', body, contentType, reply);
+  embed(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    return this.relay('/api/embed', body, reply);
   }
 
   @Post('embeddings')
@@ -109,21 +96,11 @@ export class OllamaInferenceController {
     ),
   })
   @ApiOkResponse(JSON_ANSWER)
-  embeddings(
-    @Body() body: unknown,
-    @Headers('content-type') contentType: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.relay('/api/embeddings', body, contentType, reply);
+  embeddings(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    return this.relay('/api/embeddings', body, reply);
   }
 
-  private async relay(
-    path: InferencePath,
-    body: unknown,
-    contentType: string | undefined,
-    reply: FastifyReply,
-  ): Promise<void> {
-    requireJsonBody(contentType);
+  private async relay(path: InferencePath, body: unknown, reply: FastifyReply): Promise<void> {
     const caller = requestContextOf(reply);
     const answer = await this.api.infer(path, body, caller);
     await this.api.relay(reply, answer, caller.signal);

@@ -1,9 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { requestContextOf } from '../common/http/request-context';
 import { API_KEY_AUTH, BEARER_AUTH } from '../common/openapi/setup-openapi';
-import { requireJsonBody } from './json-body';
 import { OllamaApiService } from './ollama-api.service';
 import { ApiOllamaErrors } from './ollama-api.openapi';
 import type { ModelList } from './served-list';
@@ -50,12 +49,7 @@ export class OllamaModelsController {
   })
   @ApiOkResponse({ description: 'Ollama’s answer.', schema: { type: 'object' } })
   @ApiOllamaErrors(400, 401, 404, 413, 415, 429, 502, 503, 504)
-  async show(
-    @Body() body: unknown,
-    @Headers('content-type') contentType: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    requireJsonBody(contentType);
+  async show(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
     const caller = requestContextOf(reply);
     await this.api.relay(reply, await this.api.show(body, caller), caller.signal);
   }

@@ -182,15 +182,19 @@ describe(`${OllamaApiService.name}: what the gateway refuses, in Ollama's words`
       );
     });
 
-    it('answers a body that is not JSON with 415', async () => {
-      const response = await postJson(`${gateway.url}/api/generate`, 'model=llama3.1', {
-        headers: { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' },
-      });
+    it('answers a form that is not JSON with 400, without saying it was sent as JSON', async () => {
+      const form = { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' };
       await expectOllamaError(
-        response,
-        415,
-        "unsupported Content-Type 'application/x-www-form-urlencoded'; send the body as application/json",
+        await postJson(`${gateway.url}/api/generate`, 'model=llama3.1', { headers: form }),
+        400,
+        'the body is not valid JSON; send one JSON object',
       );
+      await expectOllamaError(
+        await postJson(`${gateway.url}/api/generate`, '', { headers: form }),
+        400,
+        'missing request body',
+      );
+      expect(gateway.emulator.requests({ endpoint: 'generate' })).toEqual([]);
     });
 
     it('answers malformed JSON with 400', async () => {

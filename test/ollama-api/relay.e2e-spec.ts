@@ -56,6 +56,27 @@ describe(`${relayAnswer.name} through the gateway`, () => {
     expect(parts.at(-1)?.done).toBe(true);
   });
 
+  it.each([['application/x-www-form-urlencoded'], ['text/plain'], ['application/xml'], [undefined]])(
+    'reads the body as JSON whatever its Content-Type (%s), as Ollama does for `curl -d`',
+    async (contentType) => {
+      const headers = new Headers(AUTH);
+      if (contentType !== undefined) {
+        headers.set('content-type', contentType);
+      }
+      // fetch sends a string body as text/plain unless told otherwise; a Blob without a type sends none.
+      const body = new Blob([JSON.stringify({ model: CHAT_MODEL, prompt: 'Why is the sky blue?', stream: false })]);
+      const response = await fetch(`${gateway.url}/api/generate`, { method: 'POST', headers, body });
+      const text = await response.text();
+      expect(response.status).toBe(200);
+      // The emulator's reply echoes the prompt: Ollama got the body.
+      expect(JSON.parse(text)).toMatchObject({
+        model: CHAT_MODEL,
+        done: true,
+        response: expect.stringContaining('sky'),
+      });
+    },
+  );
+
   it('relays a non-streamed answer as one JSON object, byte for byte', async () => {
     const response = await postJson(
       `${gateway.url}/api/embed`,

@@ -234,6 +234,28 @@ describe(PreRoutingAnswers.name, () => {
       expect(await samplesAddedSince(service.url, labels, before)).toBe(1);
     });
 
+    it.each([['application/x-www-form-urlencoded'], ['text/plain'], ['']])(
+      'answers a body sent as %j on /chat with 415 before reading it as anything',
+      async (contentType) => {
+        const response = await fetch(`${service.url}/chat`, {
+          method: 'POST',
+          headers: { 'content-type': contentType, authorization: `Bearer ${KEY}` },
+          body: JSON.stringify(VALID_CHAT),
+        });
+        const body = expectContractAnswer(
+          {
+            status: response.status,
+            headers: { 'x-request-id': response.headers.get('x-request-id') ?? '' },
+            body: await response.text(),
+          },
+          415,
+        );
+        expect(body.message).toBe(
+          `unsupported Content-Type '${contentType || 'none'}'; send the body as application/json`,
+        );
+      },
+    );
+
     it('answers an unsupported Content-Type with 415 and adds exactly one sample', async () => {
       const labels = { method: 'POST', route: '/chat', status_code: '415' };
       const before = await durationSamples(service.url, labels);

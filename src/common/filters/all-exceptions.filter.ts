@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig, appConfig } from '../../config/configuration';
 import { DomainError, ServiceUnavailableError } from '../errors';
 import { errorBodyFor } from './error-shape';
+import { notJsonMessage } from '../http/body-parsers';
 
 export type { ErrorBody } from './error-shape';
 
@@ -45,10 +46,8 @@ function parserMessage(status: number, request: FastifyRequest, bodyLimitBytes: 
   switch (status) {
     case 413:
       return `request body is larger than ${bodyLimitBytes} bytes (BODY_LIMIT_BYTES); send a smaller body`;
-    case 415: {
-      const type = String(request.headers['content-type'] ?? 'none').split(';')[0];
-      return `unsupported Content-Type '${type}'; send the body as application/json`;
-    }
+    case 415:
+      return notJsonMessage(request.headers['content-type']);
     default:
       return undefined;
   }
