@@ -13,9 +13,18 @@ import { MetricsModule } from './metrics/metrics.module';
 import { OllamaApiModule } from './ollama-api/ollama-api.module';
 import { OpenAiModule } from './openai/openai.module';
 import { RiskModule } from './risk/risk.module';
+import { RuntimeModule } from './runtime/runtime.module';
 import { SecurityModule } from './security/security.module';
 
-const FEATURE_MODULES = [MetricsModule, HealthModule, ChatModule, RiskModule, OpenAiModule, SecurityModule];
+const FEATURE_MODULES = [
+  MetricsModule,
+  HealthModule,
+  ChatModule,
+  RiskModule,
+  OpenAiModule,
+  SecurityModule,
+  RuntimeModule,
+];
 
 const GLOBAL_ENHANCERS: Provider[] = [
   { provide: APP_PIPE, useValue: createValidationPipe() },
