@@ -45,6 +45,8 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare
   --concurrency LIST        autocannon connections, comma-separated; "" for none (default 16,64)
   --duration S, --warmup S  measured and unmeasured seconds per run (default 5, 1)
   --rounds N                runs per target and concurrency, order rotating (default 3)
+  --idle-after S            seconds without traffic after the load, over which each variant's lowest
+                            RSS is taken (default 60; 0: none)
   --node-args NAME=FLAGS    Node flags for one variant, e.g. "slim=--max-semi-space-size=4" (repeatable)
   --env K=V,K=V             extra environment for every variant
   --env-for NAME=K=V,K=V    extra environment for one variant (repeatable)
@@ -53,6 +55,16 @@ const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare
 
 const SERVING_DEADLINE_MS = 120_000;
 const IDLE_SETTLE_MS = 30_000;
+
+/** Each variant's lowest RSS, MiB, over `seconds` of one sample a second. */
+async function lowestRss(variants: Variant[], seconds: number): Promise<Record<string, number>> {
+  const lowest = new Map(variants.map((v) => [v.name, v.service.rssMiB()]));
+  for (let i = 0; i < seconds; i++) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
+    variants.forEach((v) => lowest.set(v.name, Math.min(lowest.get(v.name) ?? Infinity, v.service.rssMiB())));
+  }
+  return Object.fromEntries([...lowest].map(([name, mib]) => [name, round(mib, 1)]));
+}
 
 function parsePairs(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -144,6 +156,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '3' },
+      'idle-after': { type: 'string', default: '60' },
       'node-args': { type: 'string', multiple: true, default: [] },
       env: { type: 'string', default: '' },
       'env-for': { type: 'string', multiple: true, default: [] },
@@ -198,12 +211,7 @@ async function main(): Promise<void> {
     const upstreamBody = await upstreamChatBody(emulator);
     // V8 gives back the memory of start-up garbage only after a while without allocations (its memory
     // reducer), at a moment of its choosing: the idle RSS is the lowest of one sample a second.
-    const idleLowest = new Map(variants.map((v) => [v.name, v.service.rssMiB()]));
-    for (let i = 0; i < IDLE_SETTLE_MS / 1000; i++) {
-      await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
-      variants.forEach((v) => idleLowest.set(v.name, Math.min(idleLowest.get(v.name) ?? Infinity, v.service.rssMiB())));
-    }
-    const idleRss = Object.fromEntries([...idleLowest].map(([name, mib]) => [name, round(mib, 1)]));
+    const idleRss = await lowestRss(variants, IDLE_SETTLE_MS / 1000);
     const targets: Target[] = embeddings
       ? await embeddingTargets(variants, emulator)
       : [
@@ -226,6 +234,11 @@ async function main(): Promise<void> {
       load.push({ concurrency: connections, results });
     }
     const loadedRss = Object.fromEntries(variants.map((v) => [v.name, round(v.service.rssMiB(), 1)]));
+    const idleAfterSeconds = wholeNumber('idle-after', values['idle-after'], 0);
+    if (idleAfterSeconds > 0) {
+      print(`idle for ${idleAfterSeconds} s ...`);
+    }
+    const idleAfterLoadRss = idleAfterSeconds > 0 ? await lowestRss(variants, idleAfterSeconds) : {};
     const loadAverage = loadSampler.stop();
 
     const d = sequential['direct'].latency;
@@ -276,6 +289,9 @@ async function main(): Promise<void> {
       );
     }
     print(`\nRSS after load, MiB: ${JSON.stringify(loadedRss)}`);
+    if (idleAfterSeconds > 0) {
+      print(`lowest RSS over the ${idleAfterSeconds} s after the load, MiB: ${JSON.stringify(idleAfterLoadRss)}`);
+    }
     const written = writeResultJson(
       'compare',
       {
@@ -287,7 +303,7 @@ async function main(): Promise<void> {
         settings: { ...values, variant: undefined, 'node-args': undefined, 'env-for': undefined, help: undefined },
         sequential,
         load,
-        rss: { idle: idleRss, afterLoad: loadedRss },
+        rss: { idle: idleRss, afterLoad: loadedRss, idleAfterLoad: idleAfterLoadRss },
       },
       values.out,
     );

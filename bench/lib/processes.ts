@@ -200,6 +200,8 @@ export function buildService(repo: string, workDir: string): BuiltService {
   mkdirSync(workDir, { recursive: true });
   const modules = join(workDir, 'node_modules');
   if (!existsSync(modules)) {
+    // A link left by an earlier build whose tree is gone is there but leads nowhere.
+    rmSync(modules, { force: true });
     symlinkSync(join(repo, 'node_modules'), modules, 'dir');
   }
   const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
