@@ -33,7 +33,7 @@ import {
   serviceTarget,
   upstreamChatBody,
 } from './lib/targets';
-import { wholeNumber } from './lib/args';
+import { UsageError, wholeNumber } from './lib/args';
 
 const USAGE = `Usage: node --require ./test/support/register-ts.js bench/compare.ts --variant NAME=DIR ... [options]
   --variant NAME=DIR        a tree to build and measure, under NAME (two or more)
@@ -168,14 +168,14 @@ async function main(): Promise<void> {
   const requested = values.variant.map((v) => {
     const [name, dir] = [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)];
     if (name === '' || dir === '' || name === 'direct') {
-      throw new Error(`--variant ${v}: expected NAME=DIR with a NAME other than "direct"`);
+      throw new UsageError(`--variant ${v}: expected NAME=DIR with a NAME other than "direct"`);
     }
     const flags = values['node-args'].find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
     const ownEnv = values['env-for'].find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? '';
     return { name, repo: resolve(dir), nodeArgs: flags.split(' ').filter((f) => f !== ''), env: parsePairs(ownEnv) };
   });
   if (values.route !== 'chat' && values.route !== 'embeddings') {
-    throw new Error(`--route must be chat or embeddings, got ${JSON.stringify(values.route)}`);
+    throw new UsageError(`--route must be chat or embeddings, got ${JSON.stringify(values.route)}`);
   }
   const embeddings = values.route === 'embeddings';
   if (values.help || requested.length < 2 || new Set(requested.map((v) => v.name)).size !== requested.length) {

@@ -9,7 +9,7 @@
  * of frames that called them, e.g. to find who creates the abort signals.
  */
 import { parseArgs } from 'node:util';
-import { wholeNumber } from './lib/args';
+import { UsageError, wholeNumber } from './lib/args';
 import { summarizeProfile } from './lib/cpuprofile';
 import { formatTable, print, runBench } from './lib/results';
 
@@ -35,7 +35,7 @@ function main(): void {
   }
   const path = positionals[0];
   if (path === undefined) {
-    throw new Error(usage);
+    throw new UsageError(`name the profile to summarise; ${usage}`);
   }
   const summary = summarizeProfile(path, {
     top: wholeNumber('top', values.top),

@@ -10,6 +10,7 @@
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { wholeNumber } from './lib/args';
 import { BenchClient } from './lib/http';
 import { LoadSampler, machineFacts } from './lib/machine';
 import { ProcessGroup, REPO_ROOT } from './lib/processes';
@@ -73,14 +74,6 @@ interface ScenarioResult {
 interface ChatAnswer {
   usage?: { completionTokens?: number };
   timings?: { tokensPerSecond?: number; totalMs?: number };
-}
-
-function positiveInt(name: string, text: string, min = 1): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`);
-  }
-  return value;
 }
 
 async function ask(client: BenchClient, message: string, headers: Record<string, string>): Promise<Sample> {
@@ -180,9 +173,9 @@ async function main(): Promise<void> {
     print(USAGE);
     return;
   }
-  const iterations = positiveInt('iterations', values.iterations);
-  const warmup = positiveInt('warmup', values.warmup, 0);
-  const readyTimeout = positiveInt('ready-timeout', values['ready-timeout'], 0);
+  const iterations = wholeNumber('iterations', values.iterations);
+  const warmup = wholeNumber('warmup', values.warmup, 0);
+  const readyTimeout = wholeNumber('ready-timeout', values['ready-timeout'], 0);
   const headers: Record<string, string> =
     values['api-key'] === undefined ? {} : { authorization: `Bearer ${values['api-key']}` };
 
@@ -197,7 +190,7 @@ async function main(): Promise<void> {
       const { service } = await startStack(group, {
         repo: values.repo,
         workDir: values['work-dir'],
-        emulator: { tokenDelayMs: positiveInt('token-delay-ms', values['token-delay-ms'], 0) },
+        emulator: { tokenDelayMs: wholeNumber('token-delay-ms', values['token-delay-ms'], 0) },
       });
       target = service.url;
     }

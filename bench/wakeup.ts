@@ -13,7 +13,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { wholeNumber } from './lib/args';
+import { UsageError, wholeNumber } from './lib/args';
 import { LoadSampler, machineFacts } from './lib/machine';
 import { REPO_ROOT } from './lib/processes';
 import { formatTable, print, runBench, writeResultJson } from './lib/results';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const count = wholeNumber('count', values.count, 10);
   const gaps = values.gaps.split(',').map((gap) => wholeNumber('gaps', gap, 0));
   if (gaps.length === 0) {
-    throw new Error('--gaps must name at least one gap in milliseconds');
+    throw new UsageError('--gaps must name at least one gap in milliseconds');
   }
   const loadSampler = new LoadSampler();
   loadSampler.start();

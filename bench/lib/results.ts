@@ -1,6 +1,7 @@
 /** Where results go, and how tables are printed. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { UsageError } from './args';
 import { REPO_ROOT } from './processes';
 
 /** `bench/results/<kind>-<YYYY-MM-DD>.json` unless `path` is given. Returns the path written. */
@@ -42,12 +43,26 @@ export function print(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Runs a benchmark's `main`; a failure is printed with its stack, as `<name> failed: …`, and exits 1. */
+/**
+ * Runs a benchmark's `main`. A bad command line (a {@link UsageError}, or an option `parseArgs` does not
+ * know) is printed as `<name>: <message>` and exits 2; any other failure is printed with its stack, as
+ * `<name> failed: …`, and exits 1.
+ */
 export function runBench(name: string, main: () => Promise<void>): void {
   main().catch((error: unknown) => {
+    if (isUsageError(error)) {
+      process.stderr.write(`${name}: ${error.message} (--help lists the options)\n`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(
       `${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exitCode = 1;
   });
+}
+
+function isUsageError(error: unknown): error is Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'));
 }
