@@ -4,7 +4,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** Full collections of one reclaim at most. */
-export const MAX_COLLECTIONS = 3;
+const MAX_COLLECTIONS = 3;
 /** A collection that gives back less than this (a quarter of one of V8's pages) is the last. */
 const NOTHING_BYTES = 64 * 1024;
 
