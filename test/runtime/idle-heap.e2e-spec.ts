@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RECLAIM_CHECK_MS } from '../../src/runtime/idle-heap-reclaimer';
 import { OllamaEmulator } from '../emulator/ollama-emulator';
 import { postJson } from '../support/http';
+import { metricValue } from '../support/metrics';
 import { ensureBuilt, LogRecord, ServiceProcess, startService } from '../support/service-process';
 
 /** The first idle look after the load is at most two periods away. */
@@ -69,5 +70,8 @@ describe('memory of a busy period given back when the service is idle', () => {
     const reclaim = reclaimOf(await service.waitForLog((record) => reclaimOf(record) !== undefined, RECLAIM_WITHIN_MS));
     expect(reclaim!.toMiB).toBeLessThan(reclaim!.fromMiB - 4);
     expect(reclaims(service)).toHaveLength(1);
+    // What the service reports of its heap agrees: the memory of the load is gone.
+    const heapMiB = (await metricValue(service.url, 'nodejs_heap_size_total_bytes')) / (1024 * 1024);
+    expect(heapMiB).toBeLessThan(reclaim!.fromMiB - 4);
   }, 90_000);
 });
