@@ -23,6 +23,26 @@ export default tseslint.config(
     },
   },
   {
+    // The service loads class-validator one rule at a time (src/common/validation/class-validator.ts);
+    // the package's index loads all of its rules and 3 MiB of heap with them.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              message: 'Import from src/common/validation/class-validator (add the rule there if it is missing).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',

@@ -1,4 +1,4 @@
-import { ValidateBy, ValidationOptions } from 'class-validator';
+import { ValidateBy, ValidationOptions } from '../common/validation/class-validator';
 import { parseKeepAlive, parseSecondsOrDurationMs } from './duration';
 
 /*

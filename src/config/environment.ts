@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsOptional, Matches, ValidationError, validateSync } from 'class-validator';
+import { IsIn, IsOptional, Matches, ValidationError, validateSync } from '../common/validation/class-validator';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { normalizeModelName } from '../llm/models/model-name';

@@ -1,4 +1,4 @@
-import { ValidateBy, ValidationOptions } from 'class-validator';
+import { ValidateBy, ValidationOptions } from '../common/validation/class-validator';
 
 /** Shorter keys are guessable, or were typed by hand for a try-out and never replaced. */
 export const MIN_API_KEY_LENGTH = 16;

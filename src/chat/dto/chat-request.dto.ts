@@ -14,7 +14,7 @@ import {
   Min,
   MinLength,
   ValidateNested,
-} from 'class-validator';
+} from '../../common/validation/class-validator';
 import { IsOptional } from '../../common/validation/is-optional.decorator';
 import { ServedModelName } from '../../common/validation/model-name.decorator';
 

@@ -1,4 +1,4 @@
-import { ValidateIf } from 'class-validator';
+import { ValidateIf } from './class-validator';
 
 /**
  * Like class-validator's `@IsOptional()`, but only for a field that is absent: an explicit `null` is a

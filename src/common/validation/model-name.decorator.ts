@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength } from './class-validator';
 import { IsOptional } from './is-optional.decorator';
 
 /** Longer names are not model names; the check stays cheap. */

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import type { ValidationError } from 'class-validator';
+import type { ValidationError } from './class-validator';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
