@@ -4,9 +4,13 @@ import { RuntimeHeap } from './v8-heap';
 
 const MIB = 1024 * 1024;
 
-/** A heap whose size and loop activity the test sets; a collection shrinks it to `afterCollection`. */
+/**
+ * A heap whose size, use and loop activity the test sets; it uses all it holds but `unused`, and a
+ * collection shrinks it to `afterCollection`.
+ */
 class FakeHeap extends RuntimeHeap {
   committed = 30 * MIB;
+  unused = 1 * MIB;
   busyShare = 0;
   afterCollection = 26 * MIB;
   collections = 0;
@@ -16,6 +20,10 @@ class FakeHeap extends RuntimeHeap {
 
   committedBytes(): number {
     return this.committed;
+  }
+
+  usedBytes(): number {
+    return this.committed - this.unused;
   }
 
   loopBusyShareSinceLastCall(): number {
@@ -60,7 +68,9 @@ describe(IdleHeapReclaimer.name, () => {
     heap.committed += 1;
     await reclaimer.check();
     expect(heap.collections).toBe(1);
-    expect(debug).toHaveBeenCalledWith('idle: full collections took the heap from 34.0 to 26.0 MiB');
+    expect(debug).toHaveBeenCalledWith(
+      'idle: full collections took the heap from 34.0 MiB (33.0 in use) to 26.0 MiB (25.0 in use)',
+    );
   });
 
   /** The first look, then a heap grown by the threshold over it. */
@@ -106,6 +116,36 @@ describe(IdleHeapReclaimer.name, () => {
     heap.committed = 60 * MIB;
     heap.afterCollection = 58 * MIB;
     await reclaimer.check();
+    await reclaimer.check();
+    await reclaimer.check();
+    expect(heap.collections).toBe(1);
+  });
+
+  it('collects at the first idle look a heap that holds the threshold more than it uses (start-up garbage)', async () => {
+    heap.committed = 56 * MIB;
+    heap.unused = RECLAIM_GROWTH_BYTES;
+    await reclaimer.check();
+    expect(heap.collections).toBe(1);
+    expect(debug).toHaveBeenCalledWith(
+      'idle: full collections took the heap from 56.0 MiB (52.0 in use) to 26.0 MiB (22.0 in use)',
+    );
+  });
+
+  it('leaves a heap alone at the first look that holds less than the threshold more than it uses', async () => {
+    heap.unused = RECLAIM_GROWTH_BYTES - 1;
+    await reclaimer.check();
+    expect(heap.collections).toBe(0);
+  });
+
+  it('weighs what the heap uses only at the first idle look, so a busy start waits for it, and only once', async () => {
+    heap.unused = 20 * MIB;
+    heap.busyShare = 0.5;
+    await reclaimer.check();
+    expect(heap.collections).toBe(0);
+    heap.busyShare = 0;
+    await reclaimer.check();
+    expect(heap.collections).toBe(1);
+    // A heap that still holds more than it uses after the collection is not collected again for that.
     await reclaimer.check();
     await reclaimer.check();
     expect(heap.collections).toBe(1);

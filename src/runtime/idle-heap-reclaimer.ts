@@ -10,6 +10,11 @@ export const RECLAIM_GROWTH_BYTES = 4 * 1024 * 1024;
 
 const MIB = 1024 * 1024;
 
+/** `56.3 MiB (33.4 in use)`. */
+function size(committed: number, used: number): string {
+  return `${(committed / MIB).toFixed(1)} MiB (${(used / MIB).toFixed(1)} in use)`;
+}
+
 /**
  * Gives the memory of a busy period back once the service is idle again.
  *
@@ -21,12 +26,18 @@ const MIB = 1024 * 1024;
  *
  * So every {@link RECLAIM_CHECK_MS} this looks at the heap. When the event loop was idle for the whole
  * period and the heap has grown by {@link RECLAIM_GROWTH_BYTES} over the lowest it was since the last
- * collection (or since the first look: start-up's garbage V8 collects by itself, and one more
- * collection there only moved the heap about), it runs full collections
+ * collection (or since the first look), it runs full collections
  * (`RuntimeHeap.collectGarbage`): tens of milliseconds of one core, once per busy period, while nobody
  * is waiting. A heap that grew because the service holds more is collected once and then measured from
  * its new size, so a larger live heap costs one collection, not one every period. Under load nothing
  * happens: V8's own schedule serves a busy process best.
+ *
+ * Start-up's garbage V8 usually collects by itself, and one more collection after it only moved the
+ * heap about. But in some starts its reducer had not run a minute later, and the heap held twice what
+ * it used (56 MiB committed for 33 used): no full collection had run since start-up, and V8 starts its
+ * reducer only after one. So the first idle look also collects when the heap holds
+ * {@link RECLAIM_GROWTH_BYTES} more than it uses. That collection frees start-up's garbage at once; the
+ * pages it empties V8's reducer gives back some seconds later (`docs/benchmarks.md`, change 21).
  */
 @Injectable()
 export class IdleHeapReclaimer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -35,6 +46,7 @@ export class IdleHeapReclaimer implements OnApplicationBootstrap, OnModuleDestro
   /** Lowest committed size since the last collection (or since the first look). */
   private lowestBytes = Number.POSITIVE_INFINITY;
   private collecting = false;
+  private firstIdleLook = true;
 
   constructor(private readonly heap: RuntimeHeap) {}
 
@@ -63,7 +75,8 @@ export class IdleHeapReclaimer implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * One look: collects when the event loop was idle since the previous look and the heap is
-   * {@link RECLAIM_GROWTH_BYTES} larger than the lowest it has been since the last collection.
+   * {@link RECLAIM_GROWTH_BYTES} larger than the lowest it has been since the last collection, or, at
+   * the first idle look, larger than what it uses by as much.
    */
   async check(): Promise<void> {
     const busyShare = this.heap.loopBusyShareSinceLastCall();
@@ -72,7 +85,13 @@ export class IdleHeapReclaimer implements OnApplicationBootstrap, OnModuleDestro
     }
     const before = this.heap.committedBytes();
     this.lowestBytes = Math.min(this.lowestBytes, before);
-    if (busyShare >= IDLE_BUSY_SHARE || before < this.lowestBytes + RECLAIM_GROWTH_BYTES) {
+    if (busyShare >= IDLE_BUSY_SHARE) {
+      return;
+    }
+    const usedBefore = this.heap.usedBytes();
+    const startUpSlack = this.firstIdleLook && before - usedBefore >= RECLAIM_GROWTH_BYTES;
+    this.firstIdleLook = false;
+    if (!startUpSlack && before < this.lowestBytes + RECLAIM_GROWTH_BYTES) {
       return;
     }
     this.collecting = true;
@@ -81,7 +100,7 @@ export class IdleHeapReclaimer implements OnApplicationBootstrap, OnModuleDestro
       const after = this.heap.committedBytes();
       this.lowestBytes = after;
       this.logger.debug(
-        `idle: full collections took the heap from ${(before / MIB).toFixed(1)} to ${(after / MIB).toFixed(1)} MiB`,
+        `idle: full collections took the heap from ${size(before, usedBefore)} to ${size(after, this.heap.usedBytes())}`,
       );
     } catch (error) {
       this.logger.warn({ err: error }, 'the idle heap collection failed');

@@ -30,8 +30,12 @@ async function leaveOldGarbage(): Promise<number> {
 describe(V8RuntimeHeap.name, () => {
   const heap = new V8RuntimeHeap();
 
-  it('reports the committed size of the heap', () => {
+  it('reports the committed size of the heap, and the part of it in use', () => {
     expect(heap.committedBytes()).toBe(getHeapStatistics().total_heap_size);
+    const used = heap.usedBytes();
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThanOrEqual(heap.committedBytes());
+    expect(Math.abs(used - getHeapStatistics().used_heap_size)).toBeLessThan(MIB);
   });
 
   it('gives back the garbage of the old generation, without the process being started with --expose-gc', async () => {

@@ -22,6 +22,8 @@ type ExposedGc = (options: { type: 'major'; execution: 'async' }) => PromiseLike
 export abstract class RuntimeHeap {
   /** Bytes the heap holds from the system (committed), live objects and garbage alike. */
   abstract committedBytes(): number;
+  /** Bytes of the heap in use: live objects, and garbage not collected yet. */
+  abstract usedBytes(): number;
   /** Share of the time since the previous call (or since start) the event loop spent running code, 0 to 1. */
   abstract loopBusyShareSinceLastCall(): number;
   /** Full (major) collections until the heap is as small as they make it; resolves when done. */
@@ -35,6 +37,10 @@ export class V8RuntimeHeap extends RuntimeHeap {
 
   committedBytes(): number {
     return getHeapStatistics().total_heap_size;
+  }
+
+  usedBytes(): number {
+    return getHeapStatistics().used_heap_size;
   }
 
   loopBusyShareSinceLastCall(): number {
