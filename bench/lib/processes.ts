@@ -4,7 +4,17 @@
  * the whole group with it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -190,6 +200,24 @@ export interface BuiltService {
 }
 
 /**
+ * Makes `link` lead to `target`. A link left by an earlier build may lead to another tree's packages, or
+ * to a tree since deleted: it is replaced. A real directory there is left as it is.
+ */
+function linkNodeModules(target: string, link: string): void {
+  let current: string | undefined;
+  try {
+    current = lstatSync(link).isSymbolicLink() ? readlinkSync(link) : link;
+  } catch {
+    current = undefined;
+  }
+  if (current === link || current === target) {
+    return;
+  }
+  rmSync(link, { force: true });
+  symlinkSync(target, link, 'dir');
+}
+
+/**
  * Compiles `<repo>/src` with `tsconfig.build.json` into `<workDir>/dist` (never the shared `dist/`), and
  * links `<workDir>/node_modules` to the repository's, so the compiled code resolves its packages.
  * Type errors are printed but do not stop the build: tsc still emits, as `npm run build` would.
@@ -198,12 +226,7 @@ export function buildService(repo: string, workDir: string): BuiltService {
   const outDir = join(workDir, 'dist');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
-  const modules = join(workDir, 'node_modules');
-  if (!existsSync(modules)) {
-    // A link left by an earlier build whose tree is gone is there but leads nowhere.
-    rmSync(modules, { force: true });
-    symlinkSync(join(repo, 'node_modules'), modules, 'dir');
-  }
+  linkNodeModules(join(repo, 'node_modules'), join(workDir, 'node_modules'));
   const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', outDir], {
     cwd: repo,
