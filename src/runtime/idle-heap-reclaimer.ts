@@ -34,8 +34,8 @@ function size(committed: number, used: number): string {
  *
  * Start-up's garbage V8 usually collects by itself, and one more collection after it only moved the
  * heap about. But in some starts its reducer had not run a minute later, and the heap held twice what
- * it used (56 MiB committed for 33 used): no full collection had run since start-up, and V8 starts its
- * reducer only after one. So the first idle look also collects when the heap holds
+ * it used (56 MiB committed for 33 used): V8 starts its reducer after a full collection, and an idle
+ * service allocates too little to cause one. So the first idle look also collects when the heap holds
  * {@link RECLAIM_GROWTH_BYTES} more than it uses. That collection frees start-up's garbage at once; the
  * pages it empties V8's reducer gives back some seconds later (`docs/benchmarks.md`, change 21).
  */
