@@ -10,7 +10,7 @@
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchClient } from './lib/http';
-import { LoadSampler, machineFacts } from './lib/machine';
+import { LoadSampler } from './lib/machine';
 import { measureLoad, measureSequential, type LoadResult, type Target } from './lib/measure';
 import {
   buildService,
@@ -20,7 +20,7 @@ import {
   type EmulatorProcess,
   type ServiceProcess,
 } from './lib/processes';
-import { formatTable, print, runBench, writeResultJson } from './lib/results';
+import { formatTable, print, resultHeader, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, stopOnSignal } from './lib/stack';
 import { round } from './lib/stats';
 import {
@@ -295,9 +295,7 @@ async function main(): Promise<void> {
     const written = writeResultJson(
       'compare',
       {
-        bench: 'compare',
-        date: new Date().toISOString(),
-        machine: machineFacts(),
+        ...resultHeader('compare'),
         loadAverage,
         variants: requested,
         settings: { ...values, variant: undefined, 'node-args': undefined, 'env-for': undefined, help: undefined },

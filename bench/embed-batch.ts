@@ -12,9 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { wholeNumber } from './lib/args';
 import { BenchClient, waitForStatus200 } from './lib/http';
-import { LoadSampler, machineFacts } from './lib/machine';
+import { LoadSampler } from './lib/machine';
 import { ProcessGroup } from './lib/processes';
-import { formatTable, print, runBench, writeResultJson } from './lib/results';
+import { formatTable, print, resultHeader, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, startStack, stopOnSignal } from './lib/stack';
 import { round, summarize } from './lib/stats';
 import { EMBEDDING_MODEL } from './lib/targets';
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     );
     const written = writeResultJson(
       'embed-batch',
-      { bench: 'embed-batch', date: new Date().toISOString(), machine: machineFacts(), loadAverage, inputs, runs },
+      { ...resultHeader('embed-batch'), loadAverage, inputs, runs },
       values.out,
     );
     print(`results: ${relative(process.cwd(), written)}`);

@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BenchClient } from './lib/http';
 import { runLoad } from './lib/load';
-import { LoadSampler, machineFacts } from './lib/machine';
+import { LoadSampler } from './lib/machine';
 import { Agent } from 'node:http';
 import { measureFirstPiece, measureLoad, measureSequential, type Target } from './lib/measure';
 import {
@@ -27,7 +27,7 @@ import {
   startEmulator,
   type EmulatorProcess,
 } from './lib/processes';
-import { formatTable, print, runBench, writeResultJson } from './lib/results';
+import { formatTable, print, resultHeader, runBench, writeResultJson } from './lib/results';
 import { stopOnSignal } from './lib/stack';
 import { round, roundSummary, summarize } from './lib/stats';
 import { NDJSON, runStreams } from './lib/streams';
@@ -242,9 +242,7 @@ async function main(): Promise<void> {
     const written = writeResultJson(
       'floor',
       {
-        bench: 'floor',
-        date: new Date().toISOString(),
-        machine: machineFacts(),
+        ...resultHeader('floor'),
         loadAverage: finalLoad,
         sequential,
         load,

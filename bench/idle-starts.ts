@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, wholeNumber } from './lib/args';
 import { BenchClient } from './lib/http';
-import { LoadSampler, machineFacts } from './lib/machine';
+import { LoadSampler } from './lib/machine';
 import { buildService, ProcessGroup, startEmulator, startService, type ServiceProcess } from './lib/processes';
-import { formatTable, print, runBench, writeResultJson } from './lib/results';
+import { formatTable, print, resultHeader, runBench, writeResultJson } from './lib/results';
 import { defaultWorkDir, stopOnSignal } from './lib/stack';
 import { round, summarize } from './lib/stats';
 
@@ -145,9 +145,7 @@ async function main(): Promise<void> {
   const path = writeResultJson(
     'idle-starts',
     {
-      bench: 'idle-starts',
-      date: new Date().toISOString(),
-      machine: machineFacts(),
+      ...resultHeader('idle-starts'),
       loadAverage,
       settings: { variants, starts, waitSeconds, largeHeapMiB },
       summary,

@@ -14,8 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { OllamaProbe } from '../src/ollama-process/ollama-probe';
 import { OllamaEmulator } from '../test/emulator/ollama-emulator';
 import { wholeNumber } from './lib/args';
-import { machineFacts } from './lib/machine';
-import { formatTable, print, runBench, writeResultJson } from './lib/results';
+import { formatTable, print, resultHeader, runBench, writeResultJson } from './lib/results';
 
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
@@ -97,9 +96,7 @@ async function main(): Promise<void> {
     const written = writeResultJson(
       'probe-heap',
       {
-        bench: 'probe-heap',
-        date: new Date().toISOString(),
-        machine: machineFacts(),
+        ...resultHeader('probe-heap'),
         node: process.version,
         probes,
         combined,

@@ -14,9 +14,9 @@ import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { UsageError, wholeNumber } from './lib/args';
-import { LoadSampler, machineFacts } from './lib/machine';
+import { LoadSampler } from './lib/machine';
 import { REPO_ROOT } from './lib/processes';
-import { formatTable, print, runBench, writeResultJson } from './lib/results';
+import { formatTable, print, resultHeader, runBench, writeResultJson } from './lib/results';
 import { round, summarize } from './lib/stats';
 
 const ECHO_ARG = '--echo-server';
@@ -86,9 +86,7 @@ async function main(): Promise<void> {
       ]),
     );
     const result = {
-      bench: 'wakeup',
-      date: new Date().toISOString(),
-      machine: machineFacts(),
+      ...resultHeader('wakeup'),
       loadAverage: loadSampler.stop(),
       count,
       rows,

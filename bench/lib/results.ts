@@ -2,7 +2,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from './args';
+import { machineFacts, type MachineFacts } from './machine';
 import { REPO_ROOT } from './processes';
+
+/** The fields a results file opens with: which benchmark wrote it, when, and on what machine. */
+export function resultHeader(bench: string): { bench: string; date: string; machine: MachineFacts } {
+  return { bench, date: new Date().toISOString(), machine: machineFacts() };
+}
 
 /** `bench/results/<kind>-<YYYY-MM-DD>.json` unless `path` is given. Returns the path written. */
 export function writeResultJson(kind: string, data: unknown, path?: string): string {
