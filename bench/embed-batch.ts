@@ -22,6 +22,13 @@ import { EMBEDDING_MODEL } from './lib/targets';
 const PING_GAP_MS = 2;
 const READY_DEADLINE_MS = 60_000;
 
+const USAGE = `Usage: node --require ./test/support/register-ts.js bench/embed-batch.ts [options]
+  --repo DIR      the tree to build and measure (default .)
+  --inputs N      texts in the one /v1/embeddings batch (default 2048)
+  --rounds N      measured batches, after one that warms the path (default 3)
+  --work-dir DIR  build and logs (default: <tmp>/llm-gateway-bench/embed-batch)
+  --out FILE      results (default bench/results/embed-batch-<date>.json)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -31,8 +38,13 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       'work-dir': { type: 'string', default: resolve(defaultWorkDir(), 'embed-batch') },
       out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    print(USAGE);
+    return;
+  }
   const inputs = wholeNumber('inputs', values.inputs);
   const rounds = wholeNumber('rounds', values.rounds);
   const group = new ProcessGroup();

@@ -147,6 +147,13 @@ async function firstTokenOfBursts(targets: Target[]): Promise<Record<string, num
   return Object.fromEntries(targets.map((t, i) => [t.name, round(summarize(first[i]).p50)]));
 }
 
+const USAGE = `Usage: node --require ./test/support/register-ts.js bench/floor.ts [options]
+  --sequential N      sequential requests per target, after 200 unmeasured (default 2000)
+  --concurrency LIST  autocannon connections, comma-separated (default 16,64)
+  --duration S        measured seconds per load (default 5)
+  --relay             also measure the cheapest gateway: an undici relay on Nest + Fastify and on node:http
+  --out FILE          results (default bench/results/floor-<date>.json)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -155,9 +162,14 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '16,64' },
       duration: { type: 'string', default: '5' },
       out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
       relay: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    print(USAGE);
+    return;
+  }
   const sequentialCount = wholeNumber('sequential', values.sequential);
   const seconds = wholeNumber('duration', values.duration);
   const group = new ProcessGroup();

@@ -55,6 +55,11 @@ async function measure(
   return samples;
 }
 
+const USAGE = `Usage: node --require ./test/support/register-ts.js bench/probe-heap.ts [options]
+  --probes N  probes of Ollama with one long-lived signal (default 8000)
+  --every N   probes between two readings of the heap (default 2000)
+  --out FILE  results (default bench/results/probe-heap-<date>.json)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -62,8 +67,13 @@ async function main(): Promise<void> {
       probes: { type: 'string', default: '8000' },
       every: { type: 'string', default: '2000' },
       out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    print(USAGE);
+    return;
+  }
   const total = wholeNumber('probes', values.probes);
   const every = wholeNumber('every', values.every);
   const emulator = new OllamaEmulator();

@@ -38,6 +38,11 @@ function roundTrip(socket: Socket): Promise<number> {
   return once(socket, 'data').then(() => performance.now() - started);
 }
 
+const USAGE = `Usage: node --require ./test/support/register-ts.js bench/wakeup.ts [options]
+  --count N    round trips per gap, at least 10 (default 400)
+  --gaps LIST  milliseconds both processes sleep before each round trip, comma-separated (default 0,1,10,50)
+  --out FILE   results (default bench/results/wakeup-<date>.json)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((arg) => arg !== ECHO_ARG),
@@ -45,8 +50,13 @@ async function main(): Promise<void> {
       count: { type: 'string', default: '400' },
       gaps: { type: 'string', default: '0,1,10,50' },
       out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    print(USAGE);
+    return;
+  }
   const count = wholeNumber('count', values.count, 10);
   const gaps = values.gaps.split(',').map((gap) => wholeNumber('gaps', gap, 0));
   if (gaps.length === 0) {
